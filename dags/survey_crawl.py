@@ -1,0 +1,58 @@
+"""Session-replay survey, part 1: Tranco list → crawl (mapped over batches) → crawl checkpoint."""
+from datetime import datetime, timedelta
+
+from airflow.sdk import Asset, Metadata, Param, dag, task
+
+SURVEY_RAW = Asset(name="survey_raw_visits", uri="file:///trackscope/survey/raw_visits")
+NETWORK_RETRIES = {"retries": 2, "retry_delay": timedelta(minutes=1)}
+
+DOC = """
+### Session-replay survey: crawl
+Loads the configured Tranco list (`TRACKSCOPE_TRANCO_LIST`, Variable `trackscope_tranco_list`),
+selects every `.jp` site in the top M and the top K others, and crawls them with headless Chromium
+in batches (one mapped task per batch, `trackscope_browsers_per_task` browsers each). Every request
+each page sends is kept from the ChromeDriver performance log. A rerun of the same `crawl_id`
+skips finished sites. Raw visits land in `raw/survey/crawl_id=<id>/`; the checkpoint then asserts
+every selected site has exactly one finished visit, and the `survey_raw_visits` asset event
+starts **survey_analysis** for that crawl id.
+"""
+
+
+def _ctx():
+    from transforms.common.airflow_glue import task_context
+
+    return task_context("crawl_id")
+
+
+@dag(
+    dag_id="survey_crawl", schedule="@monthly", start_date=datetime(2026, 1, 1), catchup=False,
+    max_active_runs=1, tags=["survey", "network"], doc_md=DOC,
+    default_args={"owner": "trackscope"},
+    params={"crawl_id": Param(None, type=["null", "string"], description="Defaults to the logical date")},
+)
+def survey_crawl():
+    @task(**NETWORK_RETRIES)
+    def select_sites() -> list[list[dict]]:
+        from transforms.survey.stages import select_sites as run
+
+        return run(*_ctx())
+
+    @task(**NETWORK_RETRIES, execution_timeout=timedelta(hours=6), max_active_tis_per_dag=4)
+    def crawl_batch(batch: list[dict]) -> dict:
+        from transforms.survey.stages import crawl
+
+        settings, crawl_id = _ctx()
+        return crawl(settings, crawl_id, batch)
+
+    @task(retries=0, outlets=[SURVEY_RAW])
+    def check_crawl():
+        from transforms.survey.stages import check_crawl as run
+
+        settings, crawl_id = _ctx()
+        outcomes = run(settings, crawl_id)
+        yield Metadata(SURVEY_RAW, {"crawl_id": crawl_id, "outcomes": outcomes})
+
+    crawl_batch.expand(batch=select_sites()) >> check_crawl()
+
+
+survey_crawl()

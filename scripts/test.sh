@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# The test command of the README: installs what is missing, then runs the whole suite.
+set -euo pipefail
+source "$(dirname "$0")/bootstrap.sh"
+cd "$TRACKSCOPE_REPO"
+export TRACKSCOPE_HOME="$(mktemp -d /tmp/trackscope-test.XXXXXX)"
+export AIRFLOW_HOME="$TRACKSCOPE_HOME/airflow"
+export TRACKSCOPE_LAKE_URI="file://$TRACKSCOPE_HOME/lake"
+python -m pytest -q -p no:cacheprovider "$@" tests

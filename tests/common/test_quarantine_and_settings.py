@@ -1,0 +1,27 @@
+import json
+
+from transforms.common import settings as settings_module
+from transforms.common.quarantine import Quarantine, quarantine_spec
+
+
+def test_quarantine_keeps_rows_with_reasons_per_stage(lake):
+    first = Quarantine("parse")
+    first.add({"user": ""}, "empty user", "log.tsv:3")
+    first.add("garbage line", "unparseable", "log.tsv:9")
+    first.write(lake, "search_logs", "ds", "2026-01-01")
+    other = Quarantine("validate")
+    other.add({"x": 1}, "out of range")
+    other.write(lake, "search_logs", "ds", "2026-01-01")
+    first.write(lake, "search_logs", "ds", "2026-01-01")  # rerun: no duplicates
+    rows = lake.read_partition(quarantine_spec("search_logs", "ds"), "2026-01-01")
+    assert sorted(rows["reason"]) == ["empty user", "out of range", "unparseable"]
+    assert json.loads(rows[rows["reason"] == "empty user"]["row"].iloc[0]) == {"user": ""}
+    assert first.counts() == {"empty user": 1, "unparseable": 1}
+
+
+def test_settings_precedence(monkeypatch):
+    monkeypatch.setenv("TRACKSCOPE_DWELL_S", "2.5")
+    monkeypatch.setenv("TRACKSCOPE_BROWSERS_PER_TASK", "3")
+    loaded = settings_module.load(variable_getter={"trackscope_browsers_per_task": "6"}.get)
+    assert loaded.dwell_s == 2.5 and loaded.browsers_per_task == 6
+    assert settings_module.load(browsers_per_task=1).browsers_per_task == 1

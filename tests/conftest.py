@@ -1,0 +1,26 @@
+import os
+
+import pytest
+
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+
+
+@pytest.fixture
+def lake_uri(tmp_path):
+    return (tmp_path / "lake").as_uri()
+
+
+@pytest.fixture
+def lake(lake_uri):
+    from transforms.common.lake import Lake
+
+    return Lake(lake_uri)
+
+
+@pytest.fixture
+def settings(lake_uri, monkeypatch):
+    """Settings pointing at a fresh temporary lake (environment also set, for subprocesses)."""
+    from transforms.common import settings as settings_module
+
+    monkeypatch.setenv("TRACKSCOPE_LAKE_URI", lake_uri)
+    return settings_module.load()

@@ -1,0 +1,1 @@
+"""trackscope: all pipeline logic, importable and testable without Airflow."""

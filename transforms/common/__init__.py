@@ -1,0 +1,1 @@
+"""Shared core: settings, lake I/O, quarantine, validation checkpoints."""

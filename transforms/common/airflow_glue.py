@@ -1,0 +1,39 @@
+"""The few things DAG tasks need from Airflow at run time (imported only inside tasks)."""
+from __future__ import annotations
+
+from transforms.common import settings as settings_module
+
+
+def _variable(name: str):
+    from airflow.sdk import Variable
+
+    try:
+        return Variable.get(name, default=None)
+    except Exception:  # noqa: BLE001 - no metadata DB / API reachable: fall back to env
+        return None
+
+
+def runtime_settings():
+    """Settings with Airflow Variables ``trackscope_<name>`` overriding the environment."""
+    return settings_module.load(variable_getter=_variable)
+
+
+def run_key(context, param: str = "crawl_id") -> str:
+    """The partition a run works on: an explicit param, else the triggering asset event's extra,
+    else the run's logical date (so scheduled runs and backfills get one partition per date)."""
+    explicit = (context.get("params") or {}).get(param)
+    if explicit:
+        return str(explicit)
+    for events in (context.get("triggering_asset_events") or {}).values():
+        for event in reversed(list(events)):
+            if (event.extra or {}).get(param):
+                return str(event.extra[param])
+    logical = context.get("logical_date") or context.get("data_interval_end")
+    return logical.strftime("%Y-%m-%d") if logical else context["ds"]
+
+
+def task_context(param: str = "crawl_id"):
+    """(settings, partition key) for the running task: the pair every stage function takes."""
+    from airflow.sdk import get_current_context
+
+    return runtime_settings(), run_key(get_current_context(), param)

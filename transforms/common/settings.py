@@ -1,0 +1,65 @@
+"""One place for configuration.
+
+Every setting is an environment variable ``TRACKSCOPE_<NAME>``. Inside Airflow tasks,
+:func:`load` may be given a variable getter so that an Airflow Variable
+``trackscope_<name>`` overrides the environment at run time (operators change those in the UI).
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+from pathlib import Path
+from typing import Callable, Optional
+
+PREFIX = "TRACKSCOPE_"
+REPO_ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_HOME = REPO_ROOT / "var"
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    lake_uri: str = (DEFAULT_HOME / "lake").as_uri()
+    # Survey
+    tranco_list: str = str(REPO_ROOT / "transforms/survey/fixture_web/tranco_fixture.csv")
+    top_n: int = 0  # 0: whole list
+    jp_within_top: int = 0  # M: all .jp sites within the top M (0: the whole list)
+    other_top: int = 0  # K: the top K non-.jp sites (0: all)
+    crawl_batch_size: int = 20
+    browsers_per_task: int = 4
+    page_load_timeout_s: float = 30.0
+    dwell_s: float = 5.0
+    visit_retries: int = 1
+    chromium_binary: str = "/usr/bin/chromium"
+    chromedriver: str = "/usr/bin/chromedriver"
+    chromium_extra_args: str = ""  # space-separated, e.g. --proxy-server=...
+    host_resolver_rules: str = ""  # e.g. "MAP * 127.0.0.1:8443"
+    signatures_file: str = str(REPO_ROOT / "transforms/survey/data/signatures.yaml")
+    categories_file: str = ""  # optional CSV domain,category
+
+    @property
+    def lake(self):
+        from transforms.common.lake import Lake
+
+        return Lake(self.lake_uri)
+
+
+def _coerce(field: dataclasses.Field, raw: str):
+    kind = field.type if isinstance(field.type, type) else eval(field.type)  # noqa: S307 (own annotations)
+    if kind is bool:
+        return raw.strip().lower() in {"1", "true", "yes", "on"}
+    return kind(raw)
+
+
+def load(variable_getter: Optional[Callable[[str], Optional[str]]] = None, **overrides) -> Settings:
+    """Settings from (lowest to highest) defaults, environment, Airflow Variables, overrides."""
+    values = {}
+    for field in dataclasses.fields(Settings):
+        raw = os.environ.get(PREFIX + field.name.upper())
+        if variable_getter is not None:
+            from_var = variable_getter("trackscope_" + field.name)
+            if from_var not in (None, ""):
+                raw = from_var
+        if raw is not None:
+            values[field.name] = _coerce(field, raw)
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    return Settings(**values)

@@ -1,0 +1,1 @@
+"""Session-replay survey: Tranco list → crawl → request logs → detection → disclosure → report."""

@@ -1,0 +1,119 @@
+"""The survey's stages as plain functions of (settings, crawl id): what each DAG task calls.
+
+Each stage reads its inputs from the lake and replaces its own partition, so any stage can be
+rerun or backfilled for a crawl id on its own.
+"""
+from __future__ import annotations
+
+import logging
+
+import pandas as pd
+
+from transforms.common.quarantine import Quarantine
+from transforms.common.settings import Settings
+from transforms.survey import checkpoints, extract, raw, schemas, tranco
+from transforms.survey.detect import load_signatures
+from transforms.survey.detect import detect as detect_frame
+
+log = logging.getLogger(__name__)
+
+
+def select_sites(settings: Settings, crawl_id: str) -> list[list[dict]]:
+    """Load the Tranco list, keep the paper's selection, store it; return crawl batches."""
+    lake = settings.lake
+    quarantine = Quarantine("tranco")
+    listing = tranco.load(settings.tranco_list, quarantine)
+    sites = tranco.select(listing, settings.top_n, settings.jp_within_top, settings.other_top)
+    lake.write_partition(schemas.SITE_LIST, crawl_id, sites)
+    quarantine.write(lake, "survey_site_list", schemas.KEY, crawl_id)
+    log.info("crawl %s: %d sites selected (%d .jp) from %s sha256=%s list_id=%s; %d lines quarantined",
+             crawl_id, len(sites), (sites["group"] == "jp").sum(), listing.source, listing.sha256[:12],
+             listing.list_id or "-", len(quarantine))
+    return tranco.batches(sites, settings.crawl_batch_size)
+
+
+def crawl(settings: Settings, crawl_id: str, batch: list[dict]) -> dict:
+    from transforms.survey.crawler import crawl_batch
+
+    return crawl_batch(settings, crawl_id, batch)
+
+
+def _raw_outcomes(settings: Settings, crawl_id: str) -> pd.DataFrame:
+    rows = [{"domain": d["domain"], "outcome": d.get("outcome")} for d in raw.read_visits(settings.lake, crawl_id)]
+    return pd.DataFrame(rows, columns=["domain", "outcome"])
+
+
+def check_crawl(settings: Settings, crawl_id: str) -> dict:
+    sites = settings.lake.read_partition(schemas.SITE_LIST, crawl_id)
+    visits = _raw_outcomes(settings, crawl_id)
+    checkpoints.after_crawl(settings.lake, crawl_id, sites, visits)
+    return visits["outcome"].value_counts().to_dict()
+
+
+def extract_crawl(settings: Settings, crawl_id: str) -> dict:
+    return extract.extract(settings.lake, crawl_id, raw.read_visits(settings.lake, crawl_id))
+
+
+def check_extraction(settings: Settings, crawl_id: str) -> None:
+    lake = settings.lake
+    checkpoints.after_extraction(lake, crawl_id, lake.read_partition(schemas.SITE_VISITS, crawl_id),
+                                 lake.read_partition(schemas.REQUESTS, crawl_id))
+
+
+def detect_services(settings: Settings, crawl_id: str) -> dict:
+    lake = settings.lake
+    signatures = load_signatures(settings.signatures_file)
+    detections = detect_frame(lake.read_partition(schemas.SITE_VISITS, crawl_id),
+                              lake.read_partition(schemas.REQUESTS, crawl_id),
+                              lake.read_partition(schemas.PAGES, crawl_id), signatures)
+    lake.write_partition(schemas.DETECTIONS, crawl_id, detections)
+    found = detections[detections["detected"]]
+    counts = found.groupby("service_id").size().to_dict()
+    log.info("crawl %s: detections per service %s (signatures %s)", crawl_id, counts, signatures.version)
+    return counts
+
+
+def check_detection(settings: Settings, crawl_id: str) -> None:
+    signatures = load_signatures(settings.signatures_file)
+    checkpoints.after_detection(settings.lake, crawl_id,
+                                settings.lake.read_partition(schemas.DETECTIONS, crawl_id), signatures.ids)
+
+
+def classify_disclosures(settings: Settings, crawl_id: str) -> dict:
+    """Disclosure class of every detected service (and Google Analytics) on its site's policy."""
+    from transforms.survey.policy import classify_disclosure
+
+    lake = settings.lake
+    signatures = load_signatures(settings.signatures_file)
+    detections = lake.read_partition(schemas.DETECTIONS, crawl_id)
+    pages = lake.read_partition(schemas.PAGES, crawl_id).set_index("domain")
+    rows = []
+    for hit in detections[detections["detected"]].itertuples(index=False):
+        page = pages.loc[hit.domain] if hit.domain in pages.index else None
+        text = page["policy_text"] if page is not None and page["policy_outcome"] == "ok" else None
+        verdict = classify_disclosure(text, signatures.by_id(hit.service_id).as_dict())
+        rows.append({"domain": hit.domain, "group": hit.group, "service_id": hit.service_id,
+                     "policy_url": None if page is None else page["policy_url"], **verdict})
+    frame = pd.DataFrame(rows, columns=schemas.DISCLOSURES.schema.names)
+    lake.write_partition(schemas.DISCLOSURES, crawl_id, frame)
+    return frame["disclosure_class"].value_counts().to_dict()
+
+
+def categorize_sites(settings: Settings, crawl_id: str) -> dict:
+    from transforms.survey.categories import categorize
+
+    lake = settings.lake
+    pages = lake.read_partition(schemas.PAGES, crawl_id)
+    titles = lake.read_partition(schemas.SITE_VISITS, crawl_id)[["domain", "title"]]
+    frame = categorize(pages.merge(titles, on="domain", how="left"), settings.categories_file or None)
+    lake.write_partition(schemas.CATEGORIES, crawl_id, frame)
+    return frame["category_source"].value_counts().to_dict()
+
+
+def build_report(settings: Settings, crawl_id: str) -> str:
+    from transforms.survey.report import build_report as render
+
+    signatures = load_signatures(settings.signatures_file)
+    path = render(settings.lake, crawl_id, {s.id: s.as_dict() for s in signatures.services})
+    log.info("survey report for crawl %s: %s", crawl_id, path)
+    return path
