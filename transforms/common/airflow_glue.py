@@ -13,9 +13,9 @@ def _variable(name: str):
         return None
 
 
-def runtime_settings():
-    """Settings with Airflow Variables ``trackscope_<name>`` overriding the environment."""
-    return settings_module.load(variable_getter=_variable)
+def runtime_settings(cls=None):
+    """Settings (of ``cls``) with Airflow Variables ``trackscope_<name>`` overriding the environment."""
+    return settings_module.load(cls, variable_getter=_variable)
 
 
 def run_key(context, param: str = "crawl_id") -> str:
@@ -32,8 +32,8 @@ def run_key(context, param: str = "crawl_id") -> str:
     return logical.strftime("%Y-%m-%d") if logical else context["ds"]
 
 
-def task_context(param: str = "crawl_id"):
+def task_context(param: str = "crawl_id", cls=None):
     """(settings, partition key) for the running task: the pair every stage function takes."""
     from airflow.sdk import get_current_context
 
-    return runtime_settings(), run_key(get_current_context(), param)
+    return runtime_settings(cls), run_key(get_current_context(), param)

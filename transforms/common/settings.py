@@ -17,9 +17,22 @@ DEFAULT_HOME = REPO_ROOT / "var"
 
 
 @dataclasses.dataclass(frozen=True)
-class Settings:
+class BaseSettings:
+    """Fields every pipeline shares. Each domain extends it with its own frozen dataclass."""
+
     lake_uri: str = (DEFAULT_HOME / "lake").as_uri()
-    # Survey
+
+    @property
+    def lake(self):
+        from transforms.common.lake import Lake
+
+        return Lake(self.lake_uri)
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings(BaseSettings):
+    """The session-replay survey's settings (the first pipeline; kept under the plain name)."""
+
     tranco_list: str = str(REPO_ROOT / "transforms/survey/fixture_web/tranco_fixture.csv")
     top_n: int = 0  # 0: whole list
     jp_within_top: int = 0  # M: all .jp sites within the top M (0: the whole list)
@@ -36,24 +49,20 @@ class Settings:
     signatures_file: str = str(REPO_ROOT / "transforms/survey/data/signatures.yaml")
     categories_file: str = ""  # optional CSV domain,category
 
-    @property
-    def lake(self):
-        from transforms.common.lake import Lake
-
-        return Lake(self.lake_uri)
-
 
 def _coerce(field: dataclasses.Field, raw: str):
-    kind = field.type if isinstance(field.type, type) else eval(field.type)  # noqa: S307 (own annotations)
+    kind = field.type if isinstance(field.type, type) else {"int": int, "float": float, "str": str, "bool": bool}[field.type]
     if kind is bool:
         return raw.strip().lower() in {"1", "true", "yes", "on"}
     return kind(raw)
 
 
-def load(variable_getter: Optional[Callable[[str], Optional[str]]] = None, **overrides) -> Settings:
-    """Settings from (lowest to highest) defaults, environment, Airflow Variables, overrides."""
+def load(cls=None, variable_getter: Optional[Callable[[str], Optional[str]]] = None, **overrides):
+    """Settings of class ``cls`` (default: the survey's) from (lowest to highest) defaults,
+    environment ``TRACKSCOPE_<FIELD>``, Airflow Variables ``trackscope_<field>``, overrides."""
+    cls = cls or Settings
     values = {}
-    for field in dataclasses.fields(Settings):
+    for field in dataclasses.fields(cls):
         raw = os.environ.get(PREFIX + field.name.upper())
         if variable_getter is not None:
             from_var = variable_getter("trackscope_" + field.name)
@@ -62,4 +71,4 @@ def load(variable_getter: Optional[Callable[[str], Optional[str]]] = None, **ove
         if raw is not None:
             values[field.name] = _coerce(field, raw)
     values.update({k: v for k, v in overrides.items() if v is not None})
-    return Settings(**values)
+    return cls(**values)
