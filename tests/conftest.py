@@ -24,3 +24,13 @@ def settings(lake_uri, monkeypatch):
 
     monkeypatch.setenv("TRACKSCOPE_LAKE_URI", lake_uri)
     return settings_module.load()
+
+
+@pytest.fixture(scope="session")
+def airflow_home(tmp_path_factory):
+    """A migrated SQLite Airflow metadata DB shared by the session's DAG-run tests."""
+    from tests.airflow_run import airflow_env, migrate
+
+    home = tmp_path_factory.mktemp("airflow")
+    migrate(airflow_env(home))
+    return home
