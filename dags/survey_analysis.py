@@ -67,9 +67,8 @@ def survey_analysis():
     def build_report():
         return _stage("build_report")
 
-    checked = detect_services() >> check_detection()
-    extract_crawl() >> check_extraction() >> checked
-    checked >> [classify_disclosures(), categorize_sites()] >> build_report()
+    (extract_crawl() >> check_extraction() >> detect_services() >> check_detection()
+     >> [classify_disclosures(), categorize_sites()] >> build_report())
 
 
 survey_analysis()

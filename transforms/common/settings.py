@@ -45,6 +45,7 @@ class Settings(BaseSettings):
     chromium_binary: str = "/usr/bin/chromium"
     chromedriver: str = "/usr/bin/chromedriver"
     chromium_extra_args: str = ""  # space-separated, e.g. --proxy-server=...
+    js_heap_limit_mb: int = 1024  # V8 heap cap per renderer (0: Chromium's default)
     host_resolver_rules: str = ""  # e.g. "MAP * 127.0.0.1:8443"
     signatures_file: str = str(REPO_ROOT / "transforms/survey/data/signatures.yaml")
     categories_file: str = ""  # optional CSV domain,category

@@ -599,6 +599,8 @@ class SiteVisit:
 # -- the batch ------------------------------------------------------------------------------------
 def chromium_args(settings, extra_chromium_args=()) -> list[str]:
     args = list(BASE_CHROMIUM_ARGS)
+    if settings.js_heap_limit_mb:  # a runaway page then crashes its renderer instead of eating the worker
+        args.append(f"--js-flags=--max-old-space-size={settings.js_heap_limit_mb}")
     if settings.host_resolver_rules:
         args.append(f"--host-resolver-rules={settings.host_resolver_rules}")
     args += shlex.split(settings.chromium_extra_args or "")
