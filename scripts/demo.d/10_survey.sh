@@ -18,7 +18,8 @@ conf="{\"crawl_id\": \"$crawl_id\"}"
 echo "[survey] crawling the fixture web as crawl $crawl_id"
 airflow dags test survey_crawl -c "$conf" > "$TRACKSCOPE_HOME/survey_crawl.log" 2>&1 \
   || { tail -50 "$TRACKSCOPE_HOME/survey_crawl.log"; exit 1; }
-grep -E "sites/hour|crawl .* sites selected" "$TRACKSCOPE_HOME/survey_crawl.log" | sed 's/^.*\] //' | tail -3 || true
+grep -oE "crawl $crawl_id: [0-9]+ sites selected[^[]*|crawl $crawl_id: [0-9]+/[0-9]+ sites, [0-9]+ sites/hour" \
+  "$TRACKSCOPE_HOME/survey_crawl.log" | sed 's/^/[survey]   /' || true
 echo "[survey] analysing crawl $crawl_id"
 airflow dags test survey_analysis -c "$conf" > "$TRACKSCOPE_HOME/survey_analysis.log" 2>&1 \
   || { tail -50 "$TRACKSCOPE_HOME/survey_analysis.log"; exit 1; }

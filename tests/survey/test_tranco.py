@@ -14,6 +14,9 @@ def test_csv_and_plain_lists_with_provenance(tmp_path):
     plain = tmp_path / "list.txt"
     plain.write_text("a.com\nb.jp\n")
     assert tranco.load(plain.as_uri()).sites["rank"].tolist() == [1, 2]
+    fixture = tmp_path / "tranco_fixture.csv"
+    fixture.write_text("1,a.com\n")
+    assert tranco.load(str(fixture)).list_id == ""  # a word, not a list id
 
 
 def test_selection_follows_the_paper(tmp_path):

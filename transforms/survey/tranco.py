@@ -17,7 +17,7 @@ from transforms.common.quarantine import Quarantine
 
 DOMAIN_RE = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,62}$")
 # Tranco ids are short alphanumerics; list files are usually named tranco_<ID>.csv
-LIST_ID_RE = re.compile(r"tranco[_-]([A-Z0-9]{4,6})", re.IGNORECASE)
+LIST_ID_RE = re.compile(r"(?i:tranco)[_-]([A-Z0-9]{4,6})(?![A-Za-z0-9])")
 
 
 @dataclass
@@ -67,7 +67,7 @@ def parse(data: bytes, source: str, quarantine: Quarantine | None = None) -> Tra
     match = LIST_ID_RE.search(source)
     sites = pd.DataFrame(rows, columns=["rank", "domain"]).sort_values("rank", kind="stable")
     return TrancoList(sites.reset_index(drop=True), hashlib.sha256(data).hexdigest(),
-                      match.group(1).upper() if match else "", source)
+                      match.group(1) if match else "", source)
 
 
 def load(source: str, quarantine: Quarantine | None = None) -> TrancoList:
