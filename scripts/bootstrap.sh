@@ -15,14 +15,18 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
-req_hash=$(sha256sum "$TRACKSCOPE_REPO/requirements.txt" | cut -c1-12)
-VENV="${TRACKSCOPE_VENV:-$HOME/.cache/trackscope/venv-$req_hash}"
-if [ ! -f "$VENV/.installed" ]; then
-  echo "[bootstrap] creating $VENV (pip install -r requirements.txt)"
-  python3.11 -m venv "$VENV" 2>/dev/null || python3 -m venv "$VENV"
-  "$VENV/bin/pip" install -q --upgrade pip
+# One venv, synced whenever requirements.txt changes (the stamp holds the file's hash).
+req_hash=$(sha256sum "$TRACKSCOPE_REPO/requirements.txt" | cut -c1-16)
+VENV="${TRACKSCOPE_VENV:-$HOME/.cache/trackscope/venv}"
+if [ "$(cat "$VENV/.requirements-sha" 2>/dev/null)" != "$req_hash" ]; then
+  if [ ! -x "$VENV/bin/python" ]; then
+    echo "[bootstrap] creating $VENV"
+    python3.11 -m venv "$VENV" 2>/dev/null || python3 -m venv "$VENV"
+    "$VENV/bin/pip" install -q --upgrade pip
+  fi
+  echo "[bootstrap] pip install -r requirements.txt into $VENV"
   "$VENV/bin/pip" install -q -r "$TRACKSCOPE_REPO/requirements.txt"
-  touch "$VENV/.installed"
+  echo "$req_hash" > "$VENV/.requirements-sha"
 fi
 export PATH="$VENV/bin:$PATH"
 export PYTHONPATH="$TRACKSCOPE_REPO${PYTHONPATH:+:$PYTHONPATH}"

@@ -1,0 +1,48 @@
+"""Member-ID estimation, nightly: retrain the pairwise models, evaluate by time split, gate."""
+from datetime import datetime
+
+from airflow.sdk import Param, dag, task
+
+DOC = """
+### Member-ID estimation: nightly retraining
+For run date D (the `ds` param, else the logical date; run after `member_id_ingest` for D):
+1. **train_models**: store = usable accesses of the `mid_train_days` days ending D-2; streams
+   `mid_train_pairs` same/different-member pairs; trains gradient boosting and the paper's MLP.
+2. **evaluate_models**: threshold calibrated on D-1, metrics on D for both models
+   (`reports/member_id/ds=D/report.md` in the lake); saves the served model (+ its store up to D)
+   as a candidate version.
+3. **promotion_gate**: promotes the candidate only if its decision accuracy is not worse than the
+   current model's (tolerance `mid_gate_tolerance`). The API picks up a promoted model by itself.
+"""
+
+
+def _run(stage: str):
+    from transforms.common.airflow_glue import task_context
+    from transforms.member_id import stages
+    from transforms.member_id.settings import MemberIdSettings
+
+    return getattr(stages, stage)(*task_context("ds", MemberIdSettings))
+
+
+@dag(
+    dag_id="member_id_retrain", schedule="@daily", start_date=datetime(2026, 1, 1), catchup=False,
+    tags=["member_id", "model"], doc_md=DOC, default_args={"owner": "trackscope", "retries": 0},
+    params={"ds": Param(None, type=["null", "string"], description="day YYYY-MM-DD (default: logical date)")},
+)
+def member_id_retrain():
+    @task
+    def train_models():
+        return _run("train_models")
+
+    @task
+    def evaluate_models():
+        return _run("evaluate_models")
+
+    @task
+    def promotion_gate():
+        return _run("promotion_gate")
+
+    train_models() >> evaluate_models() >> promotion_gate()
+
+
+member_id_retrain()

@@ -1,0 +1,159 @@
+"""The estimation API on SQLite and PostgreSQL (127.0.0.1:5432): round trip, errors, limits,
+usage, restart recovery and model hot reload."""
+import logging
+import time
+import uuid
+
+import pytest
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+
+from transforms.common.models import ModelRegistry
+from transforms.member_id import stages
+from transforms.member_id.api import db
+from transforms.member_id.api.app import create_app
+from transforms.member_id.generator import Device, user_agent
+
+from .conftest import DAY_NAMES
+
+PG_ADMIN = "postgresql+psycopg2://postgres@127.0.0.1:5432/test"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request, tmp_path):
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'api.sqlite'}"
+        return
+    name = f"trackscope_test_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f"CREATE DATABASE {name}"))
+    except sa.exc.OperationalError as exc:
+        pytest.fail(f"PostgreSQL at 127.0.0.1:5432 is required: {exc}")
+    yield f"postgresql+psycopg2://postgres@127.0.0.1:5432/{name}"
+    with admin.connect() as conn:
+        conn.execute(sa.text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+    admin.dispose()
+
+
+def make_app(trained, db_url, workers=2, reload_s=0.0, lease_s=60.0):
+    settings = trained[0]
+    return create_app(db_url, settings.lake_uri, settings.mid_city_mmdb, settings.mid_isp_mmdb,
+                      workers=workers, reload_s=reload_s, lease_s=lease_s)
+
+
+def known_access(trained):
+    """A real access of the test day (its member is in the store)."""
+    enriched = trained[0].lake.read_partition(stages.ENRICHED, DAY_NAMES[-1])
+    row = enriched[(enriched["member_id"] != "") & (enriched["missing_fields"] == "")].iloc[0]
+    return {"ip": row["ip"], "access_time": row["ts"].isoformat(), "user_agent": row["user_agent"]}
+
+
+def wait_result(client, key, headers, timeout=30):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        body = client.get(f"/v1/estimations/{key}", headers=headers).json()
+        if body["status"] != "processing":
+            return body
+        time.sleep(0.05)
+    raise AssertionError(f"{key} still processing")
+
+
+def test_round_trip_errors_validation_usage(trained, db_url, caplog):
+    caplog.set_level(logging.INFO)
+    app = make_app(trained, db_url)
+    raw = db.create_key(app.state.engine, "shop", rate_per_minute=100)
+    admin = db.create_key(app.state.engine, "ops", is_admin=True)
+    headers = {"X-API-Key": raw}
+    access = known_access(trained)
+    with TestClient(app) as client:
+        assert client.get("/health").json()["status"] == "ok"
+        assert client.post("/v1/estimations", json=access).status_code == 422  # header missing
+        assert client.post("/v1/estimations", json=access, headers={"X-API-Key": "nope"}).status_code == 401
+        bad = client.post("/v1/estimations", headers=headers,
+                          json={"ip": "999.1.1.1", "access_time": "yesterday", "user_agent": ""})
+        assert bad.status_code == 422
+        fields = {tuple(e["loc"])[-1]: e["msg"] for e in bad.json()["detail"]}
+        assert set(fields) == {"ip", "access_time", "user_agent"} and "IPv4 or IPv6" in fields["ip"]
+
+        accepted = client.post("/v1/estimations", json=access, headers=headers)
+        assert accepted.status_code == 202 and accepted.json()["status"] == "processing"
+        body = wait_result(client, accepted.json()["key"], headers)
+        assert body["status"] == "success" and body["model_version"]
+        assert body["member_id"] == "" or body["member_id"].startswith("m")
+
+        bot = client.post("/v1/estimations", headers=headers, json={**access, "user_agent": "curl/8.5.0"})
+        failed = wait_result(client, bot.json()["key"], headers)
+        assert failed["status"] == "error" and "os_version" in failed["error"] and failed["member_id"] is None
+
+        assert client.get(f"/v1/estimations/{accepted.json()['key']}", headers={"X-API-Key": admin}).status_code == 404
+        usage = client.get("/v1/usage", headers=headers).json()
+        assert usage["accepted"] == 2 and usage["by_status"] == {"success": 1, "error": 1}
+        assert client.get("/v1/admin/usage", headers=headers).status_code == 403
+        assert {u["name"] for u in client.get("/v1/admin/usage", headers={"X-API-Key": admin}).json()} == {"shop", "ops"}
+        assert "/v1/estimations" in client.get("/openapi.json").json()["paths"]
+        assert client.get("/docs").status_code == 200
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert access["ip"] not in logged and access["user_agent"] not in logged
+
+
+def test_rate_limit_answers_429_with_retry_after(trained, db_url):
+    app = make_app(trained, db_url, workers=0)
+    raw = db.create_key(app.state.engine, "small", rate_per_minute=3)
+    headers = {"X-API-Key": raw}
+    with TestClient(app) as client:
+        codes = [client.post("/v1/estimations", json=known_access(trained), headers=headers) for _ in range(5)]
+        assert [c.status_code for c in codes] == [202, 202, 202, 429, 429]
+        limited = [c for c in codes if c.status_code == 429]
+        assert limited and 1 <= int(limited[0].headers["Retry-After"]) <= 60
+        usage = client.get("/v1/usage", headers=headers).json()
+        assert usage["accepted"] + usage["limited"] == 5 and usage["limited"] == len(limited)
+
+
+def test_requests_survive_a_restart_and_are_done_once(trained, db_url):
+    first = make_app(trained, db_url, workers=0)  # accepts, never processes ("crashes" before)
+    raw = db.create_key(first.state.engine, "shop")
+    headers = {"X-API-Key": raw}
+    with TestClient(first) as client:
+        keys = [client.post("/v1/estimations", json=known_access(trained), headers=headers).json()["key"]
+                for _ in range(4)]
+    with first.state.engine.begin() as conn:  # one was claimed by a worker that died mid-work
+        conn.execute(db.requests.update().where(db.requests.c.key == keys[0]).values(
+            status="processing", claimed_by="dead-worker", lease_until=time.time() - 1, attempts=1))
+    first.state.engine.dispose()
+    second = make_app(trained, db_url, workers=2)
+    with TestClient(second) as client:
+        results = [wait_result(client, k, headers) for k in keys]
+        assert all(r["status"] == "success" for r in results)
+        time.sleep(0.5)  # workers keep polling: nothing is claimed again
+    with second.state.engine.connect() as conn:
+        rows = {r.key: r for r in conn.execute(sa.select(db.requests))}
+    assert rows[keys[0]].attempts == 2 and all(rows[k].attempts == 1 for k in keys[1:])
+    assert db.finish(second.state.engine, "dead-worker", [{"key": keys[0], "status": "error"}]) == 0
+
+
+def test_newly_promoted_model_is_served_without_restart(trained, db_url):
+    settings = trained[0]
+    app = make_app(trained, db_url, reload_s=0.0)
+    raw = db.create_key(app.state.engine, "shop")
+    headers = {"X-API-Key": raw}
+    registry = ModelRegistry(settings.lake, stages.MODEL_NAME)
+    with TestClient(app) as client:
+        before = wait_result(client, client.post("/v1/estimations", json=known_access(trained), headers=headers).json()["key"], headers)
+        meta = registry.meta(before["model_version"])
+        newer = registry.save(registry.load(before["model_version"]), meta["params"], meta["data_window"], meta["metrics"])
+        assert registry.gate(newer, "decision_accuracy", True, 0.0).promoted
+        try:
+            after = wait_result(client, client.post("/v1/estimations", json=known_access(trained), headers=headers).json()["key"], headers)
+            assert after["model_version"] == newer != before["model_version"]
+        finally:
+            registry.promote(before["model_version"], "test restores the previous model")
+
+
+def test_generated_user_agents_are_parseable():
+    from transforms.member_id.enrich import parse_user_agent
+
+    for kind in ("win-chrome", "win-edge", "win-firefox", "mac-safari", "mac-chrome", "iphone", "android"):
+        parsed = parse_user_agent(user_agent(Device(kind, 0, "Pixel 8"), 10))
+        assert parsed[1] and parsed[6] and not parsed[-1], kind

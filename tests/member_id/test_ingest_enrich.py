@@ -1,0 +1,70 @@
+"""Log parsing, quarantine and enrichment against generated mmdb files read by geoip2."""
+import pandas as pd
+
+from transforms.common.quarantine import Quarantine
+from transforms.member_id import ingest
+from transforms.member_id.enrich import enrich
+from transforms.member_id.geo import GeoLookup
+
+from .conftest import DAY_NAMES
+
+UA_CHROME = ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+             "Chrome/140.0.6000.11 Safari/537.36")
+
+
+def test_combined_format_ipv4_ipv6_cookie_and_quarantine():
+    lines = [
+        f'23.0.0.5 - alice [01/Mar/2026:10:00:00 +0900] "GET / HTTP/1.1" 200 12 "-" "{UA_CHROME}"',
+        f'2400:4000::1 - - [01/Mar/2026:23:00:00 +0000] "GET / HTTP/1.1" 200 - "-" "{UA_CHROME}" "sid=1; member=bob"',
+        "garbage",
+        f'192.168.0.3 - carol [01/Mar/2026:10:00:00 +0000] "GET / HTTP/1.1" 200 1 "-" "{UA_CHROME}"',
+        f'not-an-ip - carol [01/Mar/2026:10:00:00 +0000] "GET / HTTP/1.1" 200 1 "-" "{UA_CHROME}"',
+        f'23.0.0.9 - dave [02/Mar/2026:10:00:00 +0000] "GET / HTTP/1.1" 200 1 "-" "{UA_CHROME}"',
+    ]
+    q = Quarantine("ingest")
+    rows = ingest.parse_combined(lines, "2026-03-01", "user", q, "t.log")
+    assert [r["member_id"] for r in rows] == ["alice", ""]
+    assert rows[0]["ts"].hour == 1  # +0900 normalised to UTC
+    assert rows[1]["ip"] == "2400:4000::1"
+    assert q.counts() == {"unparseable log line": 1, "private or reserved ip address": 1, "invalid ip address": 1,
+                          "timestamp outside the partition day": 1}
+    by_cookie = ingest.parse_combined(lines[:2], "2026-03-01", "cookie:member", Quarantine("x"), "t.log")
+    assert [r["member_id"] for r in by_cookie] == ["", "bob"]
+
+
+def test_table_input(tmp_path):
+    frame = pd.DataFrame({"member": ["a", None], "ts": ["2026-03-01T10:00:00Z", "bad"],
+                          "ip": ["23.0.0.5", "23.0.0.6"], "user_agent": [UA_CHROME, UA_CHROME]})
+    frame.to_csv(tmp_path / "access-2026-03-01.csv", index=False)
+    q = Quarantine("ingest")
+    out = ingest.read_day(str(tmp_path), "2026-03-01", "column:member", q)
+    assert out["member_id"].tolist() == ["a"] and len(q) == 1
+
+
+def test_generated_day_enriches_with_real_readers(world):
+    q = Quarantine("ingest")
+    accesses = ingest.read_day(str(world / "logs"), DAY_NAMES[1], "user", q)
+    assert len(q) >= 3  # the generator's noise lines
+    geo = GeoLookup(str(world / "City.mmdb"), str(world / "ISP.mmdb"))
+    enriched = enrich(accesses, geo)
+    members = enriched[enriched["member_id"] != ""]
+    estimable = members[members["missing_fields"] == ""]
+    assert len(estimable) > 0.9 * len(members)
+    assert set(estimable["country"]) == {"JP"} and estimable["latitude"].between(30, 46).all()
+    assert (enriched["ip_version"] == 6).any() and (enriched["ip_version"] == 4).any()
+    bots = enriched[enriched["is_bot"]]
+    assert len(bots) and (bots["member_id"] == "").all()
+    assert bots["missing_fields"].str.contains("os_version").all()
+
+
+def test_unknown_city_is_marked(world):
+    geo = GeoLookup(str(world / "City.mmdb"), str(world / "ISP.mmdb"))
+    from transforms.member_id.generator import Generator
+    from datetime import date
+
+    uncharted = Generator(5, 1, date(2026, 3, 1), seed=3).world.uncharted
+    frame = pd.DataFrame({"member_id": ["x"], "ts": pd.to_datetime(["2026-03-01T10:00:00Z"]),
+                          "ip": [str(uncharted.network_address + 5)], "user_agent": ["curl/8.0"]})
+    out = enrich(frame, geo)
+    assert out.loc[0, "isp"] == "Uncharted ISP"
+    assert out.loc[0, "missing_fields"] == "city,os_version,os_major"

@@ -1,0 +1,1 @@
+"""Member-ID estimation from (IP, time, User-Agent) accesses: SPEC §S3."""

@@ -1,0 +1,1 @@
+"""Asynchronous member-ID estimation web API (FastAPI), SPEC §S3."""

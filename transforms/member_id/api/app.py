@@ -1,0 +1,158 @@
+"""FastAPI app: POST an access → 202 + key; GET the key → processing | success | error.
+
+Mounted in Airflow by ``plugins/member_id_api.py`` and runnable alone:
+``uvicorn transforms.member_id.api.app:create_app_from_settings --factory``.
+Clients authenticate with ``X-API-Key`` (stored hashed); each key has a per-minute limit
+(429 + Retry-After) and usage counts (``/v1/usage``; all keys for admin keys at ``/v1/admin/usage``).
+Logs carry request keys and counts, never IP addresses or User-Agents.
+"""
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+import logging
+import math
+import threading
+import time
+from datetime import datetime, timezone
+from typing import Optional
+
+from fastapi import Depends, FastAPI, Header, HTTPException, Response
+from pydantic import BaseModel, Field, field_validator
+
+from transforms.member_id.api import db
+from transforms.member_id.api.workers import ModelSource, WorkerPool
+
+log = logging.getLogger(__name__)
+
+
+class EstimationRequest(BaseModel):
+    ip: str = Field(description="IPv4 or IPv6 address of the access", examples=["203.0.113.7"])
+    access_time: datetime = Field(description="ISO 8601 time of the access (UTC if no offset)",
+                                  examples=["2026-03-09T12:34:56Z"])
+    user_agent: str = Field(min_length=1, max_length=2048, description="User-Agent header of the access")
+
+    @field_validator("ip")
+    @classmethod
+    def _ip(cls, value: str) -> str:
+        try:
+            return str(ipaddress.ip_address(value.strip()))
+        except ValueError:
+            raise ValueError("not an IPv4 or IPv6 address") from None
+
+    @field_validator("access_time")
+    @classmethod
+    def _utc(cls, value: datetime) -> datetime:
+        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
+class Accepted(BaseModel):
+    key: str
+    status: str = "processing"
+    result_url: str
+
+
+class EstimationResult(BaseModel):
+    key: str
+    status: str = Field(description="processing | success | error")
+    member_id: Optional[str] = Field(None, description='estimated member; "" when no member is estimated')
+    likelihood: Optional[float] = None
+    error: Optional[str] = Field(None, description="why the estimation failed (e.g. which field could not be derived)")
+    model_version: Optional[str] = None
+
+
+class RateLimiter:
+    """Fixed one-minute windows per key, in process memory."""
+
+    def __init__(self):
+        self.windows: dict[int, tuple[int, int]] = {}
+        self.lock = threading.Lock()
+
+    def allow(self, key_id: int, limit: int) -> tuple[bool, int]:
+        now = time.time()
+        window = int(now // 60)
+        with self.lock:
+            start, used = self.windows.get(key_id, (window, 0))
+            if start != window:
+                start, used = window, 0
+            if used >= limit:
+                return False, max(1, math.ceil((window + 1) * 60 - now))
+            self.windows[key_id] = (start, used + 1)
+            return True, 0
+
+
+def create_app(db_url: str, lake_uri: str, city_mmdb: str, isp_mmdb: str, workers: int = 2,
+               reload_s: float = 10.0, lease_s: float = 60.0) -> FastAPI:
+    engine = db.connect(db_url)
+    pool = WorkerPool(engine, ModelSource(lake_uri, reload_s), (city_mmdb, isp_mmdb), workers, lease_s)
+    limiter = RateLimiter()
+    key_cache: dict[str, dict] = {}
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app):
+        pool.start()
+        yield
+        pool.stop()
+
+    app = FastAPI(title="trackscope member-ID estimation", version="1.0", lifespan=lifespan,
+                  description="Asynchronous member-ID estimation from (IP, access time, User-Agent); SPEC §S3.")
+    app.state.pool, app.state.engine = pool, engine
+
+    def client(x_api_key: str = Header(..., description="API key")) -> dict:
+        pool.start()  # mounted sub-apps (Airflow plugin) get no lifespan events
+        found = key_cache.get(x_api_key)
+        if found is None:
+            row = db.find_key(engine, x_api_key)
+            if row is None:
+                raise HTTPException(401, "unknown API key")
+            found = key_cache[x_api_key] = dict(row)
+        return found
+
+    @app.post("/v1/estimations", status_code=202, response_model=Accepted,
+              responses={401: {}, 422: {}, 429: {"description": "rate limit; see Retry-After"}})
+    def submit(request: EstimationRequest, response: Response, key: dict = Depends(client)) -> Accepted:
+        allowed, retry_after = limiter.allow(key["id"], key["rate_per_minute"])
+        if not allowed:
+            db.count_limited(engine, key["id"])
+            raise HTTPException(429, f"limit of {key['rate_per_minute']} requests per minute reached",
+                                headers={"Retry-After": str(retry_after)})
+        request_key = db.submit(engine, key["id"], request.ip, request.access_time.isoformat(), request.user_agent)
+        pool.wake.set()
+        response.headers["Location"] = f"/v1/estimations/{request_key}"
+        return Accepted(key=request_key, result_url=f"/v1/estimations/{request_key}")
+
+    @app.get("/v1/estimations/{request_key}", response_model=EstimationResult, responses={404: {}})
+    def result(request_key: str, key: dict = Depends(client)) -> EstimationResult:
+        row = db.fetch(engine, request_key)
+        if row is None or row["api_key_id"] != key["id"]:
+            raise HTTPException(404, "no such estimation request for this API key")
+        status = "processing" if row["status"] in ("pending", "processing") else row["status"]
+        return EstimationResult(key=request_key, status=status, member_id=row["member_id"],
+                                likelihood=row["likelihood"], error=row["error"], model_version=row["model_version"])
+
+    @app.get("/v1/usage")
+    def my_usage(key: dict = Depends(client)) -> dict:
+        return db.usage(engine, key["id"])[0]
+
+    @app.get("/v1/admin/usage")
+    def all_usage(key: dict = Depends(client)) -> list[dict]:
+        if not key["is_admin"]:
+            raise HTTPException(403, "admin API key required")
+        return db.usage(engine)
+
+    @app.get("/health")
+    def health() -> dict:
+        version, _ = pool.models.current()
+        return {"status": "ok", "model_version": version, "workers": len(pool.threads),
+                "processed": pool.processed, "time": datetime.now(timezone.utc).isoformat()}
+
+    return app
+
+
+def create_app_from_settings() -> FastAPI:
+    from transforms.common.settings import load
+    from transforms.member_id.settings import MemberIdSettings
+
+    s = load(MemberIdSettings)
+    return create_app(s.mid_api_db_url, s.lake_uri, s.mid_city_mmdb, s.mid_isp_mmdb, s.mid_api_workers,
+                      s.mid_api_reload_s, s.mid_api_lease_s)

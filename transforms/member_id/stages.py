@@ -1,0 +1,198 @@
+"""Pipeline stages called by the DAGs: each takes (settings, ds) and works on that day only.
+
+Daily (``member_id_ingest``): ingest → check_accesses → enrich → check_enriched.
+Nightly (``member_id_retrain``) for run date D: the store/training window is the
+``mid_train_days`` days ending D-2, the no-member threshold is calibrated on D-1 and the report is
+measured on D (time split; none of these overlap). The served estimator then indexes the window
+up to D, so the API knows the newest accesses.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from datetime import date, timedelta
+
+import pandas as pd
+
+from transforms.common.models import ModelRegistry
+from transforms.common.quarantine import Quarantine
+from transforms.member_id import evaluation, features, training
+from transforms.member_id.enrich import enrich
+from transforms.member_id.estimator import Estimator, usable_store
+from transforms.member_id.geo import GeoLookup
+from transforms.member_id.ingest import read_day
+from transforms.member_id.schemas import ACCESSES, ENRICHED, KEY
+
+log = logging.getLogger(__name__)
+MODEL_NAME = "member_id"
+
+
+def ingest_day(settings, ds: str) -> int:
+    quarantine = Quarantine("ingest")
+    frame = read_day(settings.mid_log_dir, ds, settings.mid_member_field, quarantine)
+    quarantine.write(settings.lake, ACCESSES.name, KEY, ds)
+    return settings.lake.write_partition(ACCESSES, ds, frame)
+
+
+def check_accesses(settings, ds: str) -> None:
+    import great_expectations as gx
+    from transforms.common.validation import run_checkpoint
+
+    frame = settings.lake.read_partition(ACCESSES, ds)
+    frame["day"] = frame["ts"].dt.strftime("%Y-%m-%d")
+    run_checkpoint(settings.lake, "member_id_accesses", ds, frame, [
+        gx.expectations.ExpectTableRowCountToBeBetween(min_value=1),
+        gx.expectations.ExpectColumnValuesToNotBeNull(column="ip"),
+        gx.expectations.ExpectColumnValuesToNotBeNull(column="user_agent"),
+        gx.expectations.ExpectColumnValuesToBeInSet(column="day", value_set=[ds]),
+    ])
+
+
+def enrich_day(settings, ds: str) -> dict:
+    geo = GeoLookup(settings.mid_city_mmdb, settings.mid_isp_mmdb)
+    try:
+        enriched = enrich(settings.lake.read_partition(ACCESSES, ds), geo)
+    finally:
+        geo.close()
+    settings.lake.write_partition(ENRICHED, ds, enriched)
+    counts = {"accesses": len(enriched), "bots": int(enriched["is_bot"].sum()),
+              "not_estimable": int((enriched["missing_fields"] != "").sum()),
+              "ipv6": int((enriched["ip_version"] == 6).sum())}
+    log.info("enriched %s: %s; missing fields: %s", ds, counts,
+             enriched.loc[enriched["missing_fields"] != "", "missing_fields"].value_counts().to_dict())
+    return counts
+
+
+def check_enriched(settings, ds: str) -> None:
+    import great_expectations as gx
+    from transforms.common.validation import run_checkpoint
+
+    frame = settings.lake.read_partition(ENRICHED, ds)
+    run_checkpoint(settings.lake, "member_id_enriched", ds, frame, [
+        gx.expectations.ExpectColumnValuesToBeInSet(column="ip_version", value_set=[4.0, 6.0]),
+        gx.expectations.ExpectColumnValuesToBeBetween(column="hour", min_value=0, max_value=23),
+        gx.expectations.ExpectColumnValuesToBeBetween(column="latitude", min_value=-90, max_value=90),
+        # most member accesses must be estimable, or the GeoIP files / UA parser are wrong
+        gx.expectations.ExpectColumnValuesToBeInSet(column="missing_fields", value_set=[""], mostly=0.5),
+    ])
+
+
+def _days(end: str, count: int) -> list[str]:
+    last = date.fromisoformat(end)
+    return [(last - timedelta(days=k)).isoformat() for k in range(count - 1, -1, -1)]
+
+
+def _enriched(settings, days: list[str]) -> pd.DataFrame:
+    have = set(settings.lake.partitions(ENRICHED))
+    missing = [d for d in days if d not in have]
+    if missing:
+        log.warning("enriched partitions missing, skipped: %s", missing)
+    return settings.lake.read(ENRICHED, [d for d in days if d in have])
+
+
+def _run_dir(ds: str) -> str:
+    return f"member_id/runs/ds={ds}"
+
+
+def train_models(settings, ds: str) -> dict:
+    import io
+    import joblib
+
+    window = _days((date.fromisoformat(ds) - timedelta(days=2)).isoformat(), settings.mid_train_days)
+    store = usable_store(_enriched(settings, window))
+    if store["member_id"].nunique() < 2:
+        raise ValueError(f"training window {window[0]}..{window[-1]} has {len(store)} usable accesses: ingest first")
+    stats = features.GroupStats().fit(store)
+    table = features.feature_table(store, stats)
+    sampler = training.PairSampler(store, table, settings.mid_hard_negative_share)
+    names = features.pair_feature_names(table)
+    args = (settings.mid_train_pairs, settings.mid_pair_chunk, settings.mid_negative_ratio, settings.mid_seed)
+    models = {
+        "gbm": training.train_gbm(sampler, *args, settings.mid_gbm_max_pairs, names),
+        "mlp": training.train_mlp(sampler, *args, tuple(int(x) for x in settings.mid_mlp_hidden.split(",")),
+                                  settings.mid_mlp_epochs, names),
+    }
+    buffer = io.BytesIO()
+    joblib.dump(models, buffer)
+    settings.lake.write_bytes(f"{_run_dir(ds)}/pair_models.pkl", buffer.getvalue())
+    info = {"window": [window[0], window[-1]], "store_accesses": len(store),
+            "store_members": int(store["member_id"].nunique()), "pairs": settings.mid_train_pairs}
+    settings.lake.write_json(f"{_run_dir(ds)}/train.json", info)
+    return info
+
+
+def _sample(queries: pd.DataFrame, settings) -> pd.DataFrame:
+    if settings.mid_eval_queries and len(queries) > settings.mid_eval_queries:
+        return queries.sample(settings.mid_eval_queries, random_state=settings.mid_seed).reset_index(drop=True)
+    return queries
+
+
+def evaluate_models(settings, ds: str) -> dict:
+    """Calibrate on D-1, measure on D, for both models; save the served one as a candidate version."""
+    import io
+    import joblib
+
+    models = joblib.load(io.BytesIO(settings.lake.read_bytes(f"{_run_dir(ds)}/pair_models.pkl")))
+    info = settings.lake.read_json(f"{_run_dir(ds)}/train.json")
+    window = _days(info["window"][1], settings.mid_train_days)
+    store = usable_store(_enriched(settings, window))
+    calibration_day = (date.fromisoformat(ds) - timedelta(days=1)).isoformat()
+    calibration = _sample(evaluation.query_rows(_enriched(settings, [calibration_day])), settings)
+    test = _sample(evaluation.query_rows(_enriched(settings, [ds])), settings)
+    if calibration.empty or test.empty:
+        raise ValueError(f"need enriched accesses on {calibration_day} (calibration) and {ds} (test)")
+    results = {}
+    for kind, model in models.items():
+        estimator = Estimator(model, store, max_candidates=settings.mid_max_candidates)
+        threshold = evaluation.calibrate(evaluation.score_queries(estimator, calibration))
+        results[kind] = evaluation.metrics(evaluation.score_queries(estimator, test), threshold)
+        log.info("%s on %s: %s", kind, ds, {k: v for k, v in results[kind].items() if k != "accuracy_by_stored_accesses"})
+    served = settings.mid_served_model
+    full_window = _days(ds, settings.mid_train_days + 2)
+    estimator = Estimator(models[served], usable_store(_enriched(settings, full_window)),
+                          threshold=results[served]["threshold"], max_candidates=settings.mid_max_candidates)
+    version = ModelRegistry(settings.lake, MODEL_NAME).save(
+        estimator, params={"model": served, "pairs": settings.mid_train_pairs, "mlp_hidden": settings.mid_mlp_hidden,
+                           "max_candidates": settings.mid_max_candidates},
+        data_window={"train": info["window"], "calibration": calibration_day, "test": ds,
+                     "served_store": [full_window[0], full_window[-1]]},
+        metrics={k: v for k, v in results[served].items() if isinstance(v, (int, float))})
+    report = {"ds": ds, "data": "synthetic (transforms/member_id/generator.py) unless real logs were ingested",
+              "train": info, "calibration_day": calibration_day, "test_day": ds, "served_model": served,
+              "candidate_version": version, "models": results}
+    settings.lake.write_json(f"{_run_dir(ds)}/candidate.json", {"version": version})
+    settings.lake.write_json(f"reports/member_id/ds={ds}/metrics.json", report)
+    settings.lake.write_bytes(f"reports/member_id/ds={ds}/report.md", render_report(report).encode())
+    return {"version": version, **{k: v["top1_accuracy_known"] for k, v in results.items()}}
+
+
+def promotion_gate(settings, ds: str) -> dict:
+    version = settings.lake.read_json(f"{_run_dir(ds)}/candidate.json")["version"]
+    decision = ModelRegistry(settings.lake, MODEL_NAME).gate(version, "decision_accuracy", True,
+                                                             settings.mid_gate_tolerance)
+    return {"promoted": decision.promoted, "version": version, "reason": decision.reason}
+
+
+def _fmt(value) -> str:
+    return "–" if value is None else (f"{value:.3f}" if isinstance(value, float) else str(value))
+
+
+def render_report(report: dict) -> str:
+    rows = ["top1_accuracy_known", "top1_accuracy_known_vote_only", "no_member_precision", "no_member_recall",
+            "decision_accuracy", "blocking_recall", "mean_candidates", "threshold", "known_queries", "unseen_queries"]
+    kinds = list(report["models"])
+    lines = [f"# Member-ID estimation report, {report['ds']}", "",
+             f"Data: {report['data']}. Store/training window {report['train']['window'][0]}..{report['train']['window'][1]}"
+             f" ({report['train']['store_accesses']} accesses, {report['train']['store_members']} members, "
+             f"{report['train']['pairs']} training pairs); threshold calibrated on {report['calibration_day']};"
+             f" measured on {report['test_day']}. Prior work (paper): 87% top-1.", "",
+             "| metric | " + " | ".join(kinds) + " |", "|---|" + "---|" * len(kinds)]
+    lines += [f"| {r} | " + " | ".join(_fmt(report["models"][k][r]) for k in kinds) + " |" for r in rows]
+    lines += ["", "Top-1 accuracy by stored accesses of the true member:", "",
+              "| stored accesses | queries | " + " | ".join(kinds) + " |", "|---|---|" + "---|" * len(kinds)]
+    for bucket, cell in report["models"][kinds[0]]["accuracy_by_stored_accesses"].items():
+        lines.append(f"| {bucket} | {cell['queries']} | " + " | ".join(
+            _fmt(report["models"][k]["accuracy_by_stored_accesses"][bucket]["top1_accuracy"]) for k in kinds) + " |")
+    lines += ["", f"Served model: {report['served_model']}, candidate version {report['candidate_version']}", "",
+              "```json", json.dumps({k: v for k, v in report.items() if k != "models"}, indent=1, default=str), "```"]
+    return "\n".join(lines) + "\n"
