@@ -1,0 +1,61 @@
+"""Mouse dynamics, daily: raw interaction logs → validated events → session and action features."""
+from datetime import datetime
+
+from airflow.sdk import Asset, Param, dag, task
+
+MOUSE_FEATURES = Asset(name="mouse_features", uri="file:///trackscope/mouse/features")
+
+DOC = """
+### Mouse dynamics: daily features
+Works on one day `ds` (the `ds` param, else the logical date), so a backfill equals the daily run.
+1. **ingest_events**: the day's Balabit-layout folder `<trackscope_mouse_inbox>/ds=<day>/` and the
+   recorder batches the collector stored under `raw/mouse/recorder/ds=<day>/` → `mouse_events`;
+   bad rows (time going back, NaN or out-of-range coordinates, unknown state) →
+   `quarantine_mouse_events` with reasons.
+2. **check_events** (Great Expectations).
+3. **compute_features**: paper's per-session features → `mouse_session_features`; per-action
+   features (move / point-click / drag) → `mouse_actions`.
+4. **check_features** (Great Expectations), then the `mouse_features` asset event.
+Checkpoint summaries: `_checkpoints/<name>/<ds>/summary.txt` in the lake. See docs/mouse.md.
+"""
+
+
+def _ctx():
+    from transforms.common.airflow_glue import task_context
+    from transforms.mouse.settings import MouseSettings
+
+    return task_context("ds", MouseSettings)
+
+
+def _stage(name: str):
+    from transforms.mouse import stages
+
+    return getattr(stages, name)(*_ctx())
+
+
+@dag(
+    dag_id="mouse_features", schedule="@daily", start_date=datetime(2026, 1, 1), catchup=False,
+    max_active_runs=1, tags=["mouse"], doc_md=DOC, default_args={"owner": "trackscope", "retries": 0},
+    params={"ds": Param(None, type=["null", "string"], description="Day YYYY-MM-DD (default: logical date)")},
+)
+def mouse_features():
+    @task
+    def ingest_events():
+        return _stage("ingest_events")
+
+    @task(retries=0)
+    def check_events():
+        _stage("check_events")
+
+    @task
+    def compute_features():
+        return _stage("compute_features")
+
+    @task(retries=0, outlets=[MOUSE_FEATURES])
+    def check_features():
+        _stage("check_features")
+
+    ingest_events() >> check_events() >> compute_features() >> check_features()
+
+
+mouse_features()

@@ -1,0 +1,55 @@
+"""Session and action features on hand-built event streams with known answers."""
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from transforms.mouse import features
+
+
+def _events(rows):
+    frame = pd.DataFrame(rows, columns=["t", "event", "button", "x", "y"])
+    return frame.assign(source="test", user_id="u", session_id="s", task="star", is_illegal=-1,
+                        seq=range(len(frame)), scroll_y=np.nan)
+
+
+def test_session_features_of_a_straight_constant_speed_stroke():
+    rows = [(i * 0.01, "move", "none", 100 + 10 * i, 50) for i in range(11)]  # 1000 px/s, 100 px
+    rows += [(0.11, "press", "left", 200, 50), (0.12, "drag", "none", 210, 60), (0.13, "release", "left", 220, 70)]
+    rows += [(0.2, "scroll_down", "scroll", 220, 70), (0.3, "scroll_down", "scroll", 220, 70)]
+    f = features.session_features(_events(rows))
+    assert f["duration_s"] == pytest.approx(0.3)
+    assert f["speed_median"] == pytest.approx(1000)
+    assert f["x_min"] == 100 and f["x_max"] == 220 and f["y_max"] == 70
+    assert (f["stroke_x_min"], f["stroke_x_max"], f["stroke_y_min"], f["stroke_y_max"]) == (200, 220, 50, 70)
+    assert f["distance"] == pytest.approx(100 + math.hypot(10, 10))
+    assert f["n_samples"] == 16
+    assert f["scroll_speed_mean"] == pytest.approx(10)  # one notch per 0.1 s
+
+
+def test_segmentation_into_move_point_click_and_drag():
+    rows = [(i * 0.01, "move", "none", 10 * i, 0) for i in range(6)]  # move ...
+    rows += [(2.0 + i * 0.01, "move", "none", 100 + 5 * i, 100) for i in range(6)]  # ... pause ends it; then a click
+    rows += [(2.1, "press", "left", 125, 100), (2.2, "release", "left", 125, 100)]
+    rows += [(3.0, "press", "left", 125, 100)] + [(3.0 + 0.01 * i, "drag", "none", 125 + 10 * i, 100 + 10 * i)
+                                                   for i in range(1, 6)] + [(3.1, "release", "left", 175, 150)]
+    kinds = [kind for kind, _, _ in features.segment_actions(_events(rows), pause_s=1.0)]
+    assert kinds == ["move", "point_click", "drag"]
+    sessions, actions = features.compute(_events(rows), pause_s=1.0, min_points=4)
+    assert actions["action_type"].tolist() == ["move", "point_click", "drag"]
+    click = actions.iloc[1]
+    assert click["click_dwell_s"] == pytest.approx(0.1) and click["pause_before_s"] == pytest.approx(1.95)
+    drag = actions.iloc[2]
+    assert drag["straightness"] == pytest.approx(1.0) and drag["direction_cos"] == pytest.approx(math.sqrt(0.5))
+
+
+def test_action_kinematics_of_a_circle_arc():
+    angle = np.linspace(0, math.pi / 2, 21)
+    t = np.linspace(0, 0.2, 21)
+    f = features.action_features("move", t, 100 * np.cos(angle), 100 * np.sin(angle), 0.0)
+    assert f["v_mean"] == pytest.approx(100 * (math.pi / 2) / 0.2, rel=0.01)  # arc length / time
+    assert f["curvature_mean"] == pytest.approx(0.01, rel=0.05)  # 1 / radius
+    assert f["straightness"] == pytest.approx(math.sqrt(2) / (math.pi / 2), rel=0.01)
+    assert f["max_deviation"] == pytest.approx(100 - 100 / math.sqrt(2), rel=0.01)
+    assert f["a_std"] == pytest.approx(0, abs=1e-6)

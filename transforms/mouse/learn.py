@@ -1,0 +1,151 @@
+"""Models and their evaluation: identification (which user?) and verification (is this user A?).
+
+* ``session_rf``: the paper's random forest on per-session features, one per task (star, browse…).
+* ``action_rf`` and ``action_hgb`` (histogram gradient boosting, the stronger option): classifiers
+  on per-action features. A decision over a window of k consecutive actions of one session
+  averages the k per-action class probabilities (Antal & Egyed's score aggregation), so one model
+  serves every k.
+Training and test data come from disjoint day ranges, so a session is never split.
+"""
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pandas as pd
+from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
+from threadpoolctl import threadpool_limits
+from sklearn.metrics import accuracy_score, precision_recall_fscore_support, roc_auc_score, roc_curve
+
+from transforms.mouse.schemas import ACTION_FEATURE_NAMES, SESSION_FEATURE_NAMES
+
+log = logging.getLogger(__name__)
+MISSING = -1.0  # stroke / scroll features of sessions without strokes / scrolls
+
+
+def genuine(frame: pd.DataFrame) -> pd.DataFrame:
+    """Sessions whose owner is known: training sessions and test sessions labelled legal."""
+    return frame[frame["is_illegal"] <= 0]
+
+
+def action_models(trees: int, seed: int) -> dict:
+    return {
+        "action_rf": RandomForestClassifier(n_estimators=trees, min_samples_leaf=2, n_jobs=2, random_state=seed),
+        # min_samples_leaf 5 (default 20): enrolment may be only a few dozen actions per user
+        "action_hgb": HistGradientBoostingClassifier(max_iter=120, learning_rate=0.1, max_leaf_nodes=15,
+                                                     min_samples_leaf=5, l2_regularization=1.0, random_state=seed),
+    }
+
+
+def session_model(trees: int, seed: int) -> RandomForestClassifier:
+    return RandomForestClassifier(n_estimators=trees, n_jobs=2, random_state=seed)
+
+
+def _x(frame: pd.DataFrame, columns: list[str]) -> np.ndarray:
+    return frame[columns].astype(float).fillna(MISSING).to_numpy()
+
+
+def identification_scores(y_true, y_pred) -> dict:
+    precision, recall, f1, _ = precision_recall_fscore_support(y_true, y_pred, average="macro", zero_division=0)
+    return {"n": int(len(y_true)), "accuracy": float(accuracy_score(y_true, y_pred)), "precision": float(precision),
+            "recall": float(recall), "f1": float(f1)}
+
+
+def equal_error_rate(labels, scores) -> float:
+    fpr, tpr, _ = roc_curve(labels, scores)
+    fnr = 1 - tpr
+    i = int(np.nanargmin(np.abs(fnr - fpr)))
+    return float((fpr[i] + fnr[i]) / 2)
+
+
+def windows(actions: pd.DataFrame, probabilities: np.ndarray, k: int) -> tuple[list[str], np.ndarray]:
+    """(true user, mean probability row) of each non-overlapping k-action window of each session."""
+    users, rows = [], []
+    for _, positions in actions.groupby("session_id", sort=True).indices.items():
+        positions = np.sort(positions)
+        for start in range(0, len(positions) - k + 1, k):
+            chunk = positions[start:start + k]
+            users.append(actions["user_id"].iloc[chunk[0]])
+            rows.append(probabilities[chunk].mean(axis=0))
+    return users, np.array(rows).reshape(len(rows), probabilities.shape[1])
+
+
+def verification(users: list[str], scores: np.ndarray, classes: list[str]) -> dict:
+    """Per-user ROC AUC / EER of 'is this window user A?' with score P(A | window)."""
+    users = np.asarray(users)
+    per_user = {}
+    for j, user in enumerate(classes):
+        labels = users == user
+        if labels.all() or not labels.any():
+            continue
+        per_user[user] = {"auc": float(roc_auc_score(labels, scores[:, j])),
+                          "eer": float(equal_error_rate(labels, scores[:, j])), "genuine_windows": int(labels.sum())}
+    aucs = [v["auc"] for v in per_user.values()]
+    eers = [v["eer"] for v in per_user.values()]
+    return {"auc": float(np.mean(aucs)) if aucs else float("nan"), "eer": float(np.mean(eers)) if eers else float("nan"),
+            "users": per_user}
+
+
+def evaluate_action_model(model, test: pd.DataFrame, window_sizes: list[int]) -> dict:
+    classes = list(model.classes_)
+    known = test[test["user_id"].isin(classes)].reset_index(drop=True)
+    if known.empty:
+        return {"skipped": "no test actions of trained users"}
+    probabilities = model.predict_proba(_x(known, ACTION_FEATURE_NAMES))
+    by_k = {}
+    for k in window_sizes:
+        users, scores = windows(known, probabilities, k)
+        if not users:
+            continue
+        predicted = [classes[i] for i in scores.argmax(axis=1)]
+        by_k[str(k)] = {"identification": identification_scores(users, predicted),
+                        "verification": verification(users, scores, classes)}
+    return {"test_actions": int(len(known)), "unknown_user_actions": int(len(test) - len(known)), "by_k": by_k}
+
+
+def balabit_protocol(model, labelled: pd.DataFrame) -> dict:
+    """Balabit challenge scoring: labelled test sessions, score = mean P(claimed user) over the
+    session's actions; positives are legal sessions."""
+    labelled = labelled[labelled["user_id"].isin(model.classes_)].reset_index(drop=True)
+    if labelled.empty or labelled["is_illegal"].nunique() < 2:
+        return {"skipped": "needs legal and illegal labelled test sessions"}
+    probabilities = model.predict_proba(_x(labelled, ACTION_FEATURE_NAMES))
+    column = {u: i for i, u in enumerate(model.classes_)}
+    labelled = labelled.assign(score=probabilities[np.arange(len(labelled)), labelled["user_id"].map(column)])
+    per_session = labelled.groupby("session_id").agg(score=("score", "mean"), illegal=("is_illegal", "first"))
+    legal = (per_session["illegal"] == 0).to_numpy()
+    return {"sessions": int(len(per_session)), "illegal": int((~legal).sum()),
+            "auc": float(roc_auc_score(legal, per_session["score"])), "eer": equal_error_rate(legal, per_session["score"])}
+
+
+def train_and_evaluate(*args, **kwargs) -> tuple[dict, dict]:
+    """(fitted models, evaluation) with every model fitted on the training period only."""
+    # One OpenMP thread: on a shared, loaded machine gradient boosting's OpenMP threads spin
+    # against each other (60 iterations took 118 s with the default, 2.4 s with one thread).
+    with threadpool_limits(limits=1, user_api="openmp"):
+        return _train_and_evaluate(*args, **kwargs)
+
+
+def _train_and_evaluate(sessions_train, sessions_test, actions_train, actions_test, window_sizes: list[int],
+                        trees: int, seed: int) -> tuple[dict, dict]:
+    models, evaluation = {}, {"session_rf": {}, "actions": {}}
+    for task, train in genuine(sessions_train).groupby("task"):
+        test = genuine(sessions_test)
+        test = test[(test["task"] == task) & test["user_id"].isin(train["user_id"].unique())]
+        if train["user_id"].nunique() < 2 or test.empty:
+            continue
+        model = session_model(trees, seed).fit(_x(train, SESSION_FEATURE_NAMES), train["user_id"])
+        models[f"session_rf:{task}"] = model
+        evaluation["session_rf"][task] = {**identification_scores(test["user_id"], model.predict(_x(test, SESSION_FEATURE_NAMES))),
+                                          "train_sessions": int(len(train)), "users": int(train["user_id"].nunique())}
+    train_actions = genuine(actions_train)
+    for name, model in action_models(trees, seed).items():
+        model.fit(_x(train_actions, ACTION_FEATURE_NAMES), train_actions["user_id"])
+        models[name] = model
+        result = evaluate_action_model(model, genuine(actions_test), window_sizes)
+        result["balabit_protocol"] = balabit_protocol(model, actions_test[actions_test["is_illegal"] >= 0])
+        result["train_actions"] = int(len(train_actions))
+        evaluation["actions"][name] = result
+        log.info("%s: %d training actions, verification AUC by k: %s", name, len(train_actions),
+                 {k: round(v["verification"]["auc"], 3) for k, v in result.get("by_k", {}).items()})
+    return models, evaluation

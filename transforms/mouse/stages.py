@@ -1,0 +1,138 @@
+"""The mouse pipeline's stages as plain functions of (settings, day): what the DAG tasks call.
+
+Each stage reads its inputs from the lake and replaces its own partition, so reruns and backfills
+of a day give the same result as the daily run.
+"""
+from __future__ import annotations
+
+import logging
+from datetime import date, timedelta
+from pathlib import Path
+
+import pandas as pd
+
+from transforms.common.models import ModelRegistry
+from transforms.common.quarantine import Quarantine
+from transforms.mouse import balabit, checkpoints, features, learn, recorder, report, schemas
+from transforms.mouse.settings import MouseSettings
+
+log = logging.getLogger(__name__)
+REGISTRY = "mouse_identification"
+
+
+def evaluation_path(ds: str) -> str:
+    return f"reports/mouse/ds={ds}/evaluation.json"
+
+
+def ingest_events(settings: MouseSettings, ds: str) -> dict:
+    """The day's Balabit-layout inbox folder (if any) and recorder batches → ``mouse_events``."""
+    lake = settings.lake
+    quarantine = Quarantine("ingest")
+    frames = []
+    inbox = Path(settings.mouse_inbox) / f"ds={ds}"
+    if inbox.is_dir():
+        frames.append(balabit.load(inbox, quarantine))
+    frames.append(recorder.batches_to_events(recorder.read_batches(lake, ds, quarantine), quarantine))
+    events = pd.concat([f for f in frames if len(f)], ignore_index=True) if any(len(f) for f in frames) else frames[-1]
+    lake.write_partition(schemas.EVENTS, ds, events)
+    quarantine.write(lake, schemas.EVENTS.name, schemas.KEY, ds)
+    counts = {"events": int(len(events)), "sessions": int(events["session_id"].nunique()),
+              "quarantined": len(quarantine), "quarantine_reasons": quarantine.counts()}
+    log.info("ingest %s: %s", ds, counts)
+    return counts
+
+
+def check_events(settings: MouseSettings, ds: str) -> None:
+    checkpoints.events(settings.lake, ds, settings.lake.read_partition(schemas.EVENTS, ds))
+
+
+def compute_features(settings: MouseSettings, ds: str) -> dict:
+    lake = settings.lake
+    events = lake.read_partition(schemas.EVENTS, ds)
+    sessions, actions = features.compute(events, settings.mouse_pause_s, settings.mouse_min_action_points)
+    lake.write_partition(schemas.SESSION_FEATURES, ds, sessions)
+    lake.write_partition(schemas.ACTIONS, ds, actions)
+    return {"sessions": int(len(sessions)), "actions": int(len(actions))}
+
+
+def check_features(settings: MouseSettings, ds: str) -> None:
+    lake = settings.lake
+    checkpoints.features(lake, ds, lake.read_partition(schemas.SESSION_FEATURES, ds),
+                         lake.read_partition(schemas.ACTIONS, ds))
+
+
+def periods(ds: str, train_days: int, test_days: int) -> tuple[list[str], list[str]]:
+    """(training days, test days): the test period is the ``test_days`` ending at ``ds``, the
+    training period the ``train_days`` right before it; the two never overlap."""
+    end = date.fromisoformat(ds)
+    test = [(end - timedelta(days=i)).isoformat() for i in reversed(range(test_days))]
+    train = [(end - timedelta(days=test_days + i)).isoformat() for i in reversed(range(train_days))]
+    return train, test
+
+
+def _window_frames(settings: MouseSettings, ds: str, train_days: int, test_days: int):
+    lake = settings.lake
+    train, test = periods(ds, train_days, test_days)
+    have = set(lake.partitions(schemas.ACTIONS))
+    train, test = [d for d in train if d in have], [d for d in test if d in have]
+    read = lambda spec, days: lake.read(spec, days) if days else lake.read(spec, [])  # noqa: E731
+    return (train, test, read(schemas.SESSION_FEATURES, train), read(schemas.SESSION_FEATURES, test),
+            read(schemas.ACTIONS, train), read(schemas.ACTIONS, test))
+
+
+def check_training_window(settings: MouseSettings, ds: str, train_days: int, test_days: int) -> dict:
+    train, test, s_train, s_test, _, _ = _window_frames(settings, ds, train_days, test_days)
+    checkpoints.training_window(settings.lake, ds, s_train.assign(period="train"), s_test.assign(period="test"))
+    return {"train_days": train, "test_days": test}
+
+
+def _gate_window(evaluation: dict, wanted: int) -> int:
+    """The configured window size, or the largest evaluated one below it (short test sessions
+    may have no window of ``wanted`` actions)."""
+    available = sorted({int(k) for r in evaluation["actions"].values() for k in r.get("by_k", {})})
+    if not available:
+        raise ValueError("no test windows to evaluate: the test period has no actions of trained users")
+    return wanted if wanted in available else max([k for k in available if k <= wanted] or available[:1])
+
+
+def train_candidate(settings: MouseSettings, ds: str, train_days: int, test_days: int) -> str:
+    """Fit every model on the training period, evaluate on the test period, save the best action
+    model (by verification AUC at the gate's window size) as a registry candidate."""
+    lake = settings.lake
+    train, test, s_train, s_test, a_train, a_test = _window_frames(settings, ds, train_days, test_days)
+    models, evaluation = learn.train_and_evaluate(s_train, s_test, a_train, a_test, settings.window_sizes,
+                                                  settings.mouse_trees, settings.mouse_seed)
+    gate_k = str(_gate_window(evaluation, settings.mouse_gate_window))
+
+    def gate_auc(name):
+        return evaluation["actions"][name].get("by_k", {}).get(gate_k, {}).get("verification", {}).get("auc", float("nan"))
+
+    chosen = max(evaluation["actions"], key=lambda n: (gate_auc(n) == gate_auc(n), gate_auc(n)))
+    evaluation.update({"ds": ds, "train_days": train, "test_days": test, "chosen": chosen, "gate_window": int(gate_k),
+                       "data": {"train_sessions": int(len(s_train)), "test_sessions": int(len(s_test)),
+                                "users": sorted(learn.genuine(s_train)["user_id"].unique().tolist()),
+                                "sources": sorted(set(s_train["source"]) | set(s_test["source"]))}})
+    evaluation["identified_sessions"] = report.identify_sessions(models[chosen], learn.genuine(a_test))
+    lake.write_json(evaluation_path(ds), evaluation)
+    bundle = {"chosen": chosen, "action_model": models[chosen],
+              "session_models": {k: v for k, v in models.items() if k.startswith("session_rf")}}
+    metrics = {"verification_auc": gate_auc(chosen), "gate_window": int(gate_k),
+               "identification_accuracy": evaluation["actions"][chosen]["by_k"][gate_k]["identification"]["accuracy"]}
+    return ModelRegistry(lake, REGISTRY).save(
+        bundle, {"model": chosen, "trees": settings.mouse_trees, "window_sizes": settings.window_sizes,
+                 "pause_s": settings.mouse_pause_s}, {"train": train, "test": test}, metrics)
+
+
+def promotion_gate(settings: MouseSettings, ds: str, version: str) -> dict:
+    decision = ModelRegistry(settings.lake, REGISTRY).gate(version, "verification_auc", higher_is_better=True,
+                                                          tolerance=settings.mouse_gate_tolerance)
+    settings.lake.write_json(f"reports/mouse/ds={ds}/gate.json", decision.__dict__)
+    return decision.__dict__
+
+
+def build_report(settings: MouseSettings, ds: str) -> str:
+    lake = settings.lake
+    evaluation = lake.read_json(evaluation_path(ds))
+    gate_path = f"reports/mouse/ds={ds}/gate.json"
+    gate = lake.read_json(gate_path) if lake.exists(lake.path(gate_path)) else None
+    return lake.write_bytes(f"reports/mouse/ds={ds}/report.md", report.render(evaluation, gate).encode())
