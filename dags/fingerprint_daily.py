@@ -1,0 +1,68 @@
+"""Fingerprint linking, daily: ingest the day's visits → checkpoint → link to devices → checkpoint."""
+from datetime import datetime
+
+from airflow.sdk import Asset, Metadata, Param, dag, task
+
+FP_LINKS = Asset(name="fingerprint_links", uri="file:///trackscope/fingerprint/links")
+
+DOC = """
+### Browser-fingerprint linking: daily
+For the run's date `ds` (logical date, or the `ds` param):
+1. **ingest_visits**: `$TRACKSCOPE_FP_INPUT_DIR/visits-<ds>.{jsonl,csv,parquet}` → `fp_visits/ds=<ds>`;
+   malformed, non-UTF-8, out-of-day, attribute-less and duplicate visits go to
+   `quarantine_fp_visits`, over-long attribute values are capped (the row names them).
+2. **check_ingest**: attribute coverage (≥ `fp_min_attributes` per visit, UA/screen/time zone
+   present for 90%), unique visit ids, valid ssdeep hashes.
+3. **link_visits**: each visit → a device id with its score, or a new device, against the
+   device store of the previous day (`fp_device_store`), using the promoted `fp_linker`
+   (ssdeep at `fp_fallback_threshold` before the first promotion) → `fp_links/ds=<ds>`.
+   `depends_on_past`: days are linked in date order, so backfills run oldest first.
+4. **check_links**: every visit linked exactly once, scores inside the method's range.
+See `docs/fingerprint.md`.
+"""
+
+
+def _ctx():
+    from transforms.common.airflow_glue import task_context
+    from transforms.fingerprint.settings import FingerprintSettings
+
+    return task_context("ds", FingerprintSettings)
+
+
+def _stage(name: str):
+    from transforms.fingerprint import stages
+
+    return getattr(stages, name)(*_ctx())
+
+
+@dag(
+    dag_id="fingerprint_daily", schedule="@daily", start_date=datetime(2015, 1, 1), catchup=False,
+    max_active_runs=1, tags=["fingerprint"], doc_md=DOC,
+    default_args={"owner": "trackscope", "retries": 0},
+    params={"ds": Param(None, type=["null", "string"], description="Day to process (default: logical date)")},
+)
+def fingerprint_daily():
+    @task
+    def ingest_visits() -> dict:
+        return _stage("ingest_visits")
+
+    @task
+    def check_ingest():
+        _stage("check_ingest")
+
+    @task(depends_on_past=True)
+    def link_visits() -> dict:
+        return _stage("link_day")
+
+    @task(outlets=[FP_LINKS])
+    def check_links():
+        settings, ds = _ctx()
+        from transforms.fingerprint.stages import check_links as run
+
+        run(settings, ds)
+        yield Metadata(FP_LINKS, {"ds": ds})
+
+    ingest_visits() >> check_ingest() >> link_visits() >> check_links()
+
+
+fingerprint_daily()

@@ -1,0 +1,68 @@
+"""Fingerprint linking, nightly: fit + calibrate + evaluate all methods → checkpoint → gate → report."""
+from datetime import datetime
+
+from airflow.sdk import Asset, Param, dag, task
+
+FP_REPORT = Asset(name="fingerprint_report", uri="file:///trackscope/fingerprint/report")
+
+DOC = """
+### Browser-fingerprint linking: nightly calibration and evaluation
+For the run's date `ds`, on three disjoint windows of `fp_visits` ending at `ds`
+(fit `fp_fit_days` < calibration `fp_calibration_days` < test `fp_test_days`):
+1. **calibrate_and_evaluate**: fits the hybrid linker on the fit window, sets each method's
+   threshold where FP rate + FN rate is smallest on the calibration window (`fp_calibration`),
+   scores all visit pairs of the test window with every method (Fybrid, OpenAM 11/12,
+   Eckersley, YIKS, ssdeep, hybrid) per time-gap bucket (`fp_evaluation`), and registers the
+   linker as a candidate `fp_linker` model.
+2. **check_calibration**: thresholds inside each score range and stable against the previous
+   calibration (`fp_max_threshold_shift`), rates within [0, 1].
+3. **promotion_gate**: the candidate becomes the linker used by `fingerprint_daily` only if its
+   test FP+FN rate is not worse than the current one (`fp_gate_tolerance`).
+4. **build_report**: `reports/fingerprint/ds=<ds>/report.md` (Table 5 layout), CSVs and the
+   TP-rate-by-gap plot in the lake.
+"""
+
+
+def _ctx():
+    from transforms.common.airflow_glue import task_context
+    from transforms.fingerprint.settings import FingerprintSettings
+
+    return task_context("ds", FingerprintSettings)
+
+
+@dag(
+    dag_id="fingerprint_nightly", schedule="@daily", start_date=datetime(2015, 1, 1), catchup=False,
+    max_active_runs=1, tags=["fingerprint"], doc_md=DOC,
+    default_args={"owner": "trackscope", "retries": 0},
+    params={"ds": Param(None, type=["null", "string"], description="Last day of the test window")},
+)
+def fingerprint_nightly():
+    @task
+    def calibrate_and_evaluate() -> str:
+        from transforms.fingerprint.stages import calibrate_and_evaluate as run
+
+        return run(*_ctx())
+
+    @task
+    def check_calibration():
+        from transforms.fingerprint.stages import check_calibration as run
+
+        run(*_ctx())
+
+    @task
+    def promotion_gate(version: str) -> dict:
+        from transforms.fingerprint.stages import promotion_gate as run
+
+        return run(*_ctx(), version)
+
+    @task(outlets=[FP_REPORT])
+    def build_report() -> str:
+        from transforms.fingerprint.stages import build_report as run
+
+        return run(*_ctx())
+
+    version = calibrate_and_evaluate()
+    version >> check_calibration() >> promotion_gate(version) >> build_report()
+
+
+fingerprint_nightly()

@@ -1,0 +1,73 @@
+"""Calibration, Table 5 rates and the claim that the hybrid beats ssdeep out of sample."""
+from datetime import date
+
+import numpy as np
+import pandas as pd
+
+from transforms.fingerprint import evaluation as ev
+from transforms.fingerprint.generator import GeneratorConfig, HistoryGenerator
+from transforms.fingerprint.methods import Method, Ssdeep, all_methods, prepare_records
+from transforms.fingerprint.table import VisitTable
+
+
+def test_counts_rates_and_threshold_on_known_scores():
+    counts = ev.Counts.empty(np.arange(0, 101, dtype=float))
+    scores = np.array([90, 80, 70, 40, 30, 75, 20, 10, 5, 0], dtype=float)
+    same = np.array([1, 1, 1, 1, 0, 0, 0, 0, 0, 0], dtype=bool)
+    bucket = np.array([0, 0, 1, 9, 0, 1, 9, 9, 0, 0])
+    counts.add(scores, same, bucket)
+    k = counts.index_of(70)
+    overall = counts.rates(k)
+    assert (overall["tp"], overall["fn"], overall["fp"], overall["tn"]) == (3, 1, 1, 5)
+    assert overall["tp_rate"] == 0.75 and overall["tn_rate"] == 5 / 6 and overall["precision"] == 0.75
+    assert counts.rates(k, slice(9, 10))["tp_rate"] == 0.0
+    threshold, error = counts.best_threshold()  # 31..40 separate perfectly but for the 75: FNR 0, FPR 1/6
+    assert threshold == 31 and abs(error - 1 / 6) < 1e-12
+    assert 0 <= counts.eer() <= 0.25
+
+
+def test_buckets_follow_the_paper():
+    frame = prepare_records([{"uid": "a", "ts": f"2014-01-{d:02d}T00:00:00+00:00", "screen": "1x1x1"} for d in (1, 1, 2, 8)])
+    table = VisitTable(frame)
+    i, j = np.array([0, 0, 0, 2]), np.array([1, 2, 3, 3])
+    assert ev.gap_bucket(table, i, j).tolist() == [0, 1, 2, 1]
+    assert len(ev.BUCKETS) == 10 and ev.BUCKETS[0] == "[0,1)" and ev.BUCKETS[-1] == "[56,411]"
+
+
+def test_hybrid_beats_ssdeep_on_a_later_test_window():
+    # enough returning devices in the fit window for the learned part (≈ 2,100 visits)
+    history = HistoryGenerator(GeneratorConfig(seed=11, devices=1000, days=720, start=date(2013, 7, 1))).visits()
+    frame = prepare_records(history)
+    ts = pd.to_datetime(frame["ts"], utc=True, format="ISO8601")
+    fit = VisitTable(frame[ts < "2014-01-01"])
+    calibration = VisitTable(frame[(ts >= "2014-01-01") & (ts < "2014-06-01")])
+    test = VisitTable(frame[ts >= "2014-06-01"])
+    methods = all_methods()
+    calibrated = ev.fit_and_calibrate(fit, calibration, methods, max_different=50_000)
+    assert set(calibrated["method"]) == {m.name for m in methods}
+    ssdeep_row = calibrated.set_index("method").loc["ssdeep"]
+    assert 30 <= ssdeep_row["threshold"] <= 100 and ssdeep_row["calibrated"]
+    assert calibrated.set_index("method").loc["openam50", "threshold"] == -50  # fixed by the rule
+    result = ev.evaluate(test, methods)
+    overall = result[result["bucket"] == "all"].set_index("method")
+    error = 2 - overall["tp_rate"] - overall["tn_rate"]
+    assert error["hybrid"] < error["ssdeep"]
+    assert overall.loc["hybrid", "eer"] <= overall.loc["ssdeep", "eer"]
+    assert overall.loc["fybrid", "tn_rate"] > 0.999
+    table = ev.table5(result)
+    assert table.count("| TP |") == len(methods) and "pairs different-UID" in table
+    per_bucket = result[result["bucket"] != "all"].groupby("method")["n_same"].sum()
+    assert (per_bucket.sort_index() == overall["n_same"].sort_index()).all()
+    assert overall["n_same"].iloc[0] + overall["n_diff"].iloc[0] == test.n * (test.n - 1) // 2
+
+
+def test_fixed_threshold_methods_keep_their_rule():
+    class Constant(Method):
+        name, calibrated, default_threshold = "constant", False, 0.5
+
+        def scores(self, table, i, j):
+            return np.full(len(i), 0.7)
+
+    frame = prepare_records([{"uid": u, "ts": "2014-01-01T00:00:00+00:00", "screen": "1x1x1"} for u in "aab"])
+    counts = ev.count_pairs(VisitTable(frame), [Constant(), Ssdeep()])
+    assert counts["constant"].rates(counts["constant"].index_of(0.5))["tp_rate"] == 1.0

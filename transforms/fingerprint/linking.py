@@ -1,0 +1,81 @@
+"""Linking (the production task): each new visit → the device it belongs to, or a new device.
+
+Visits are linked in time order against the device store (each device's recent fingerprints)
+and against the same day's visits already linked. The device of the best-scoring stored
+fingerprint wins when its score reaches the method's threshold; ties go to the most recently
+seen fingerprint. After the day, each device keeps its ``keep`` latest fingerprints and devices
+unseen for ``retention_days`` leave the store.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from collections import deque
+
+import numpy as np
+import pandas as pd
+
+from transforms.fingerprint.attributes import ATTRIBUTES
+from transforms.fingerprint.methods import Method
+from transforms.fingerprint.table import VisitTable
+
+log = logging.getLogger(__name__)
+STORE_COLUMNS = ["device_id", "visit_id", "uid", "ts"] + ATTRIBUTES + ["fp_md5", "fp_ssdeep"]
+
+
+def link_visits(store: pd.DataFrame, visits: pd.DataFrame, method: Method, keep: int,
+                retention_days: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Link ``visits`` (one day, or a whole history in time order) against ``store``.
+
+    Returns (links: one row per visit, the store afterwards). The store is kept in memory while
+    linking, so a visit already sees the visits linked before it, with the same keep/retention
+    rules as between days."""
+    visits = visits.sort_values(["ts", "visit_id"]).reset_index(drop=True)
+    stored = store[STORE_COLUMNS].sort_values(["ts", "visit_id"]).reset_index(drop=True)
+    combined = pd.concat([stored.drop(columns="device_id"), visits.reindex(columns=STORE_COLUMNS[1:])],
+                         ignore_index=True)
+    table = VisitTable(combined)
+    devices = list(stored["device_id"]) + [None] * len(visits)
+    visit_ids = combined["visit_id"].to_numpy()
+    recent: dict[str, deque] = {}
+    for row, device in enumerate(stored["device_id"]):
+        recent.setdefault(device, deque()).append(row)
+    in_store = set(range(len(stored)))
+    for rows in recent.values():
+        while len(rows) > keep:
+            in_store.discard(rows.popleft())
+    out, started, current_day = [], time.perf_counter(), None
+    for offset in range(len(visits)):
+        row = len(stored) + offset
+        day = int(table.days[row])
+        if day != current_day:  # a new day: devices unseen for too long leave the store
+            current_day = day
+            for device in [d for d, rows in recent.items() if table.days[rows[-1]] < day - retention_days]:
+                in_store.difference_update(recent.pop(device))
+        decision, device, score, matched = "new device", None, float("nan"), None
+        if in_store:
+            candidates = np.fromiter(in_store, dtype=np.int64, count=len(in_store))
+            scores = method.scores(table, candidates, np.full(len(candidates), row, dtype=np.int64))
+            best = scores.max()
+            score = float(best)
+            if best >= method.threshold:
+                tied = candidates[scores == best]
+                winner = int(tied[np.lexsort((-tied, -table.days[tied]))[0]])  # latest seen wins ties
+                decision, device, matched = "matched", devices[winner], visit_ids[winner]
+        if device is None:
+            device = f"dev-{visit_ids[row]}"
+        devices[row] = device
+        rows = recent.setdefault(device, deque())
+        rows.append(row)
+        in_store.add(row)
+        while len(rows) > keep:
+            in_store.discard(rows.popleft())
+        out.append((visit_ids[row], device, decision, score, matched))
+        if (offset + 1) % 1000 == 0:
+            log.info("linked %d/%d visits (%.0f visits/s), store %d fingerprints", offset + 1, len(visits),
+                     (offset + 1) / (time.perf_counter() - started), len(in_store))
+    links = pd.DataFrame(out, columns=["visit_id", "device_id", "decision", "score", "matched_visit_id"])
+    links = visits[["visit_id", "ts", "uid"]].merge(links, on="visit_id")
+    links["method"], links["threshold"] = method.name, float(method.threshold)
+    final = combined.iloc[sorted(in_store)].assign(device_id=[devices[r] for r in sorted(in_store)])
+    return links, final[STORE_COLUMNS].reset_index(drop=True)

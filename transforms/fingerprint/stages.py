@@ -1,0 +1,224 @@
+"""The fingerprint pipeline's stages as functions of (settings, ds): what each DAG task calls.
+
+Each stage reads its inputs from the lake and replaces its own partition(s), so a rerun or a
+backfill of a date gives the same result as the daily run. Linking reads the device store of the
+latest earlier day, so days are linked in date order (the DAG has ``depends_on_past``).
+"""
+from __future__ import annotations
+
+import logging
+import tempfile
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+import pandas as pd
+
+from transforms.common.models import ModelRegistry
+from transforms.common.quarantine import Quarantine
+from transforms.fingerprint import checkpoints, evaluation, ingest, schemas
+from transforms.fingerprint.linking import link_visits
+from transforms.fingerprint.methods import Method, Ssdeep, all_methods
+from transforms.fingerprint.settings import FingerprintSettings
+from transforms.fingerprint.table import VisitTable
+
+log = logging.getLogger(__name__)
+LINKER = "fp_linker"
+
+
+def _ingest_records(settings: FingerprintSettings, ds: str, records: list[dict], quarantine: Quarantine) -> pd.DataFrame:
+    visits = ingest.normalise_records(records, ds, settings.fp_max_attribute_chars, quarantine)
+    settings.lake.write_partition(schemas.VISITS, ds, visits)
+    quarantine.write(settings.lake, schemas.VISITS.name, schemas.KEY, ds)
+    return visits
+
+
+def ingest_visits(settings: FingerprintSettings, ds: str) -> dict:
+    """The day's input files → ``fp_visits`` (+ quarantine)."""
+    quarantine, records = Quarantine("ingest"), []
+    files = ingest.day_files(settings.fp_input_dir, ds)
+    for path in files:
+        records += ingest.read_records(path, quarantine)
+    visits = _ingest_records(settings, ds, records, quarantine)
+    log.info("ingest %s: %d files, %d records → %d visits, %d quarantined %s, %d capped", ds, len(files),
+             len(records), len(visits), len(quarantine), quarantine.counts(), (visits["capped"] != "").sum())
+    return {"files": len(files), "visits": len(visits), "quarantined": len(quarantine)}
+
+
+def check_ingest(settings: FingerprintSettings, ds: str) -> None:
+    visits = settings.lake.read_partition(schemas.VISITS, ds)
+    checkpoints.after_ingest(settings.lake, ds, visits, settings.fp_min_attributes)
+
+
+def current_linker(settings: FingerprintSettings) -> Method:
+    """The promoted linker, or ssdeep at the fallback threshold before the first promotion."""
+    registry = ModelRegistry(settings.lake, LINKER)
+    if registry.current_version() is None:
+        return Ssdeep(threshold=settings.fp_fallback_threshold)
+    return registry.load()
+
+
+def _previous_store(settings: FingerprintSettings, ds: str) -> pd.DataFrame:
+    earlier = [p for p in settings.lake.partitions(schemas.STORE) if p < ds]
+    return settings.lake.read_partition(schemas.STORE, earlier[-1]) if earlier else schemas.STORE.schema.empty_table().to_pandas()
+
+
+def _link_and_store(settings: FingerprintSettings, store: pd.DataFrame, visits: pd.DataFrame, last_ds: str):
+    method = current_linker(settings)
+    links, after = link_visits(store, visits, method, settings.fp_store_keep, settings.fp_store_retention_days)
+    settings.lake.write_partition(schemas.STORE, last_ds, after)
+    return links, after, method
+
+
+def link_day(settings: FingerprintSettings, ds: str) -> dict:
+    visits = settings.lake.read_partition(schemas.VISITS, ds)
+    links, after, method = _link_and_store(settings, _previous_store(settings, ds), visits, ds)
+    settings.lake.write_partition(schemas.LINKS, ds, links)
+    counts = links["decision"].value_counts().to_dict()
+    log.info("link %s with %s@%.4g: %s; store %d fingerprints of %d devices", ds, method.name, method.threshold,
+             counts, len(after), after["device_id"].nunique())
+    return {"method": method.name, **counts}
+
+
+def check_links(settings: FingerprintSettings, ds: str) -> None:
+    lake = settings.lake
+    checkpoints.after_linking(lake, ds, lake.read_partition(schemas.VISITS, ds), lake.read_partition(schemas.LINKS, ds))
+
+
+def import_history(settings: FingerprintSettings, ds: str, source: str) -> dict:
+    """Onboard a history (a folder of daily files, or one file) in one run: every day is
+    ingested exactly as the daily DAG would, then all visits are linked in time order and the
+    store snapshot is written for the last day (later daily runs continue from it)."""
+    path = Path(source)
+    files = sorted(p for p in path.iterdir() if p.suffix in ingest.SUFFIXES) if path.is_dir() else [path]
+    quarantine, records = Quarantine("import"), []
+    for file in files:
+        records += ingest.read_records(file, quarantine)
+    by_day: dict[str, list[dict]] = {}
+    for record in records:
+        stamp = pd.to_datetime(record.get("ts"), utc=True, errors="coerce", format="ISO8601")
+        if pd.isna(stamp) or stamp.strftime("%Y-%m-%d") > ds:
+            quarantine.add({k: v for k, v in record.items() if k != "_source"},
+                           "missing, unparsable or later-than-run timestamp", str(record.get("_source", "")))
+            continue
+        by_day.setdefault(stamp.strftime("%Y-%m-%d"), []).append(record)
+    quarantine.write(settings.lake, schemas.VISITS.name, schemas.KEY, ds)
+    frames, started = [], time.perf_counter()
+    for day in sorted(by_day):
+        frames.append(_ingest_records(settings, day, by_day[day], Quarantine("ingest")))
+    visits = pd.concat(frames, ignore_index=True) if frames else schemas.VISITS.schema.empty_table().to_pandas()
+    log.info("import: %d records from %d files → %d visits on %d days (%.1fs); %d quarantined", len(records),
+             len(files), len(visits), len(by_day), time.perf_counter() - started, len(quarantine))
+    store = _previous_store(settings, min(by_day) if by_day else ds)
+    links, after, method = _link_and_store(settings, store, visits, max(by_day) if by_day else ds)
+    for day, day_links in links.groupby(links["ts"].dt.strftime("%Y-%m-%d")):
+        settings.lake.write_partition(schemas.LINKS, day, day_links)
+    log.info("import linked %d visits with %s: %s; store %d fingerprints", len(links), method.name,
+             links["decision"].value_counts().to_dict(), len(after))
+    return {"days": len(by_day), "visits": len(visits), "quarantined": len(quarantine)}
+
+
+def windows(settings: FingerprintSettings, ds: str) -> dict[str, tuple[str, str]]:
+    """Disjoint (first, last) day windows ending at ``ds``: fit < calibration < test."""
+    end = date.fromisoformat(ds)
+    test = (end - timedelta(days=settings.fp_test_days - 1), end)
+    cal = (test[0] - timedelta(days=settings.fp_calibration_days), test[0] - timedelta(days=1))
+    fit = (cal[0] - timedelta(days=settings.fp_fit_days), cal[0] - timedelta(days=1))
+    return {name: (a.isoformat(), b.isoformat()) for name, (a, b) in (("fit", fit), ("calibration", cal), ("test", test))}
+
+
+def _window_visits(settings: FingerprintSettings, window: tuple[str, str]) -> pd.DataFrame:
+    parts = [p for p in settings.lake.partitions(schemas.VISITS) if window[0] <= p <= window[1]]
+    return settings.lake.read(schemas.VISITS, parts)
+
+
+def calibrate_and_evaluate(settings: FingerprintSettings, ds: str) -> str:
+    """Fit the hybrid linker, calibrate every method, evaluate all of them on the test window;
+    store calibration + evaluation and register the linker as a candidate (returns its version)."""
+    spans = windows(settings, ds)
+    tables = {}
+    for name, span in spans.items():
+        visits = _window_visits(settings, span)
+        if visits["uid"].notna().sum() < 2:
+            raise ValueError(f"{name} window {span} has no labelled visits: ingest or import history first")
+        tables[name] = VisitTable(visits)
+        log.info("%s window %s..%s: %d visits, %d UIDs", name, *span, len(visits), visits["uid"].nunique())
+    methods = all_methods()
+    for m in methods:
+        if hasattr(m, "seed"):
+            m.seed = settings.fp_seed
+    started = time.perf_counter()
+    calibration = evaluation.fit_and_calibrate(tables["fit"], tables["calibration"], methods,
+                                               settings.fp_max_different_pairs, settings.fp_seed)
+    log.info("fit + calibration in %.1fs:\n%s", time.perf_counter() - started, calibration.to_string())
+    started = time.perf_counter()
+    result = evaluation.evaluate(tables["test"], methods)
+    log.info("evaluation of %d pairs in %.1fs", result.loc[result["bucket"] == "all", ["n_same", "n_diff"]].iloc[0].sum(),
+             time.perf_counter() - started)
+    calibration["fit_window"] = "..".join(spans["fit"])
+    calibration["calibration_window"] = "..".join(spans["calibration"])
+    result["test_window"] = "..".join(spans["test"])
+    settings.lake.write_partition(schemas.CALIBRATION, ds, calibration)
+    settings.lake.write_partition(schemas.EVALUATION, ds, result)
+    hybrid = next(m for m in methods if m.name == "hybrid")
+    overall = result[(result["bucket"] == "all")].set_index("method")
+    metrics = {"fp_plus_fn": float(2 - overall.loc["hybrid", "tp_rate"] - overall.loc["hybrid", "tn_rate"]),
+               "eer": float(overall.loc["hybrid", "eer"]), "precision": float(overall.loc["hybrid", "precision"]),
+               "ssdeep_fp_plus_fn": float(2 - overall.loc["ssdeep", "tp_rate"] - overall.loc["ssdeep", "tn_rate"])}
+    return ModelRegistry(settings.lake, LINKER).save(
+        hybrid, {"threshold": hybrid.threshold, "seed": settings.fp_seed}, spans, metrics)
+
+
+def score_ranges() -> dict[str, tuple[float, float]]:
+    return {m.name: (float(min(m.score_grid)), float(max(m.score_grid))) for m in all_methods()}
+
+
+def check_calibration(settings: FingerprintSettings, ds: str) -> None:
+    lake = settings.lake
+    earlier = [p for p in lake.partitions(schemas.CALIBRATION) if p < ds]
+    previous = lake.read_partition(schemas.CALIBRATION, earlier[-1]) if earlier else pd.DataFrame(columns=["method", "threshold"])
+    checkpoints.after_calibration(lake, ds, lake.read_partition(schemas.CALIBRATION, ds),
+                                  lake.read_partition(schemas.EVALUATION, ds), previous,
+                                  settings.fp_max_threshold_shift, score_ranges())
+
+
+def promotion_gate(settings: FingerprintSettings, ds: str, version: str) -> dict:
+    decision = ModelRegistry(settings.lake, LINKER).gate(version, "fp_plus_fn", higher_is_better=False,
+                                                         tolerance=settings.fp_gate_tolerance)
+    return {"promoted": decision.promoted, "reason": decision.reason}
+
+
+def build_report(settings: FingerprintSettings, ds: str) -> str:
+    """Markdown (Table 5 layout + summary), CSVs and the TP-rate plot under reports/fingerprint/ds=<ds>/."""
+    lake = settings.lake
+    result = lake.read_partition(schemas.EVALUATION, ds)
+    calibration = lake.read_partition(schemas.CALIBRATION, ds)
+    links = lake.read(schemas.LINKS, [p for p in lake.partitions(schemas.LINKS) if p <= ds][-30:])
+    with tempfile.TemporaryDirectory() as tmp:
+        evaluation.plot_tp_rate(result, f"{tmp}/tp_rate_by_gap.png")
+        result.to_csv(f"{tmp}/evaluation.csv", index=False)
+        calibration.to_csv(f"{tmp}/calibration.csv", index=False)
+        text = [f"# Fingerprint linking: evaluation of {ds}", "",
+                f"Fit window {calibration['fit_window'].iloc[0]}, calibration window "
+                f"{calibration['calibration_window'].iloc[0]}, test window {result['test_window'].iloc[0]}.",
+                "Labels: same cookie UID = same device (as in the paper). TP rate = same-UID pairs judged same; "
+                "TN rate = different-UID pairs judged different.", "",
+                "## TP / TN rate per time gap (paper's Table 5 layout)", "", evaluation.table5(result), "",
+                "## Overall", "", evaluation.summary(result, calibration), "",
+                "## Calibration (threshold where FP rate + FN rate is smallest on the calibration window)", "",
+                calibration.to_markdown(index=False), "",
+                "## Linking, last 30 days", "", links.groupby("decision").size().rename("visits").to_frame().to_markdown(), "",
+                "![TP rate against the time gap](tp_rate_by_gap.png)", ""]
+        Path(f"{tmp}/report.md").write_text("\n".join(text), encoding="utf-8")
+        target = lake.replace_dir_from_local(tmp, f"reports/fingerprint/ds={ds}")
+    log.info("report written to %s", target)
+    return target
+
+
+def check_import(settings: FingerprintSettings, ds: str) -> None:
+    """Checkpoints of the last imported day (on or before ``ds``)."""
+    days = [p for p in settings.lake.partitions(schemas.LINKS) if p <= ds]
+    if not days:
+        raise ValueError(f"nothing imported up to {ds}")
+    check_ingest(settings, days[-1])
+    check_links(settings, days[-1])
