@@ -1,0 +1,39 @@
+"""Search-history authentication: the thesis evaluation protocol on the lake's daily features."""
+from datetime import datetime
+
+from airflow.sdk import Param, dag, task
+
+DOC = """
+### Search-history authentication: evaluation
+Manual runs. On `sa_daily_features` from `first_day` for 91 days: templates from days 1–28,
+training days 29–56, test days 57–91, one random forest per ordered user pair, for the thesis'
+4 features and the extended 7 side by side; impersonation (replayed queries), per-user errors
+(goats / lambs / wolves), suitability and uniqueness indices.
+Params: `first_day`, `min_active_days` (user selection), `missing` (`skip`: days without
+searches are not requests; `zero`: they are empty requests), `trees`.
+Report: `reports/search_auth/evaluation/first_day=<day>/` in the lake (results.txt, JSON, CSV, PNG).
+CLI twin: `python -m transforms.search_auth.cli evaluate`.
+"""
+
+
+@dag(
+    dag_id="search_auth_evaluation", schedule=None, start_date=datetime(2026, 1, 1), catchup=False,
+    tags=["search_auth", "evaluation"], doc_md=DOC, default_args={"owner": "trackscope", "retries": 0},
+    params={"first_day": Param("2026-01-01", type="string"), "min_active_days": Param(0, type="integer"),
+            "missing": Param("skip", enum=["skip", "zero"]), "trees": Param(100, type="integer")},
+)
+def search_auth_evaluation():
+    @task
+    def evaluate_protocol(params=None):
+        from transforms.common.airflow_glue import runtime_settings
+        from transforms.search_auth.settings import SearchAuthSettings
+        from transforms.search_auth.stages import evaluation_report
+
+        settings = runtime_settings(SearchAuthSettings)
+        return evaluation_report(settings, params["first_day"], int(params["min_active_days"]), params["missing"],
+                                 int(params["trees"]))
+
+    evaluate_protocol()
+
+
+search_auth_evaluation()

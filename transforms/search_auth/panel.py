@@ -1,0 +1,233 @@
+"""Users × days arrays of daily features, the thesis templates and the request features.
+
+Everything here is vectorised over users so the same code serves one template rebuild, the
+nightly retraining and the 1,000 × 1,000-user evaluation. Day index ``d`` is the day being
+authenticated; its templates use days d-28 … d-1 only.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+TIME_OFFSETS = (28, 21, 14, 7)  # time template: same weekday, four weeks
+QUERY_OFFSETS = (28, 21, 14, 7, 6, 5, 4, 3, 2, 1)  # query template: 10 days
+THESIS_FEATURES = ["sqr_diff", "count_ratio", "time_cos", "doc_sim"]
+EXTENDED_FEATURES = THESIS_FEATURES + ["doc_max_sim", "time_cos_daytype", "token_overlap"]
+MISSING_DAY_MODES = ("skip", "zero")
+
+
+def day_range(first: str, last: str) -> list[str]:
+    start, end = date.fromisoformat(first), date.fromisoformat(last)
+    return [(start + timedelta(days=i)).isoformat() for i in range((end - start).days + 1)]
+
+
+def _unit(matrix: np.ndarray) -> np.ndarray:
+    norm = np.linalg.norm(matrix, axis=-1, keepdims=True)
+    return np.divide(matrix, norm, out=np.zeros_like(matrix, dtype=np.float64), where=norm > 0)
+
+
+@dataclass
+class Panel:
+    users: np.ndarray  # user ids, sorted
+    days: list[str]
+    count: np.ndarray  # (U, D)
+    sqr: np.ndarray  # (U, D), 0 where inactive
+    hours: np.ndarray  # (U, D, 24)
+    documents: list  # [u][d] -> tuple of tokens ("" day: empty)
+    holidays: frozenset = frozenset()
+    docvec: np.ndarray | None = None  # (U, D, dims), zero where no document
+    bow: sp.csr_matrix | None = field(default=None, repr=False)  # (U*D, V) binary token presence
+
+    @property
+    def active(self) -> np.ndarray:
+        return self.count > 0
+
+    def day_type(self) -> np.ndarray:
+        """1 for Saturdays, Sundays and holidays, else 0 (for the weekday/holiday templates)."""
+        return np.array([int(date.fromisoformat(d).weekday() >= 5 or d in self.holidays) for d in self.days])
+
+    def build_bow(self) -> None:
+        vocab: dict[str, int] = {}
+        rows, cols = [], []
+        for u, per_day in enumerate(self.documents):
+            for d, doc in enumerate(per_day):
+                for token in set(doc):
+                    rows.append(u * len(self.days) + d)
+                    cols.append(vocab.setdefault(token, len(vocab)))
+        shape = (len(self.users) * len(self.days), max(len(vocab), 1))
+        self.bow = sp.csr_matrix((np.ones(len(rows), np.float32), (rows, cols)), shape=shape)
+
+
+def from_features(features: pd.DataFrame, days: list[str], users=None, holidays=()) -> Panel:
+    """Panel of ``days`` from rows of sa_daily_features (with their ``ds`` column)."""
+    users = np.array(sorted(set(features["user_id"]) if users is None else users), dtype=object)
+    n_users, n_days = len(users), len(days)
+    count = np.zeros((n_users, n_days))
+    sqr = np.zeros((n_users, n_days))
+    hours = np.zeros((n_users, n_days, 24))
+    documents = [[() for _ in range(n_days)] for _ in range(n_users)]
+    features = features[features["ds"].isin(days) & features["user_id"].isin(set(users))]
+    if len(features):
+        u = np.searchsorted(users, features["user_id"].to_numpy(dtype=object))
+        d = np.searchsorted(np.array(days), features["ds"].to_numpy(dtype=object))
+        count[u, d] = features["search_count"].to_numpy()
+        sqr[u, d] = features["sqr"].to_numpy()
+        hours[u, d] = np.stack([np.asarray(v, dtype=float) for v in features["hour_vector"]])
+        for ui, di, doc in zip(u, d, features["document"]):
+            documents[ui][di] = tuple(doc)
+    return Panel(users, list(days), count, sqr, hours, documents, frozenset(holidays))
+
+
+@dataclass
+class Templates:
+    """Templates of every user for authentication day index ``d``."""
+
+    d: int
+    sqr: np.ndarray
+    mean_count: np.ndarray
+    time: np.ndarray  # (U, 24) sum of L1-normalised hour vectors of d-28, -21, -14, -7
+    time_daytype: np.ndarray  # (U, 24) same, over the 28 days of d's day type (weekday / holiday)
+    query_days: np.ndarray  # (U, 10) bool: template query day present
+    time_days: np.ndarray  # (U, 4) bool
+    active_days: np.ndarray  # (U,) active days in the 28-day window
+    doc_mean: np.ndarray | None  # (U, dims) mean doc vector of the present query days
+
+    @property
+    def usable(self) -> np.ndarray:
+        return (self.mean_count > 0) & self.time_days.any(axis=1) & self.query_days.any(axis=1)
+
+
+def templates(panel: Panel, d: int, missing: str = "skip", window: int = 28) -> Templates:
+    if d < window:
+        raise ValueError(f"day index {d}: needs {window} earlier days")
+    span = slice(d - window, d)
+    count = panel.count[:, span]
+    active = count > 0
+    total = count.sum(axis=1)
+    sqr = np.divide((panel.sqr[:, span] * count).sum(axis=1), total, out=np.zeros(len(total)), where=total > 0)
+    n_days = active.sum(axis=1) if missing == "skip" else np.full(len(total), window)
+    mean_count = np.divide(total, n_days, out=np.zeros(len(total)), where=n_days > 0)
+    time_idx = [d - k for k in TIME_OFFSETS]
+    time = _l1(panel.hours[:, time_idx]).sum(axis=1)
+    day_type = panel.day_type()
+    same = [t for t in range(d - window, d) if day_type[t] == day_type[d]]
+    time_daytype = _l1(panel.hours[:, same]).sum(axis=1)
+    query_idx = [d - k for k in QUERY_OFFSETS]
+    query_days = panel.active[:, query_idx] & np.array([[len(panel.documents[u][t]) > 0 for t in query_idx]
+                                                       for u in range(len(panel.users))]).reshape(len(panel.users), -1)
+    doc_mean = None
+    if panel.docvec is not None:
+        weights = query_days[:, :, None].astype(float)
+        n = np.maximum(weights.sum(axis=1), 1)
+        doc_mean = (panel.docvec[:, query_idx] * weights).sum(axis=1) / n
+    return Templates(d, sqr, mean_count, time, time_daytype, query_days, panel.active[:, time_idx],
+                     active.sum(axis=1), doc_mean)
+
+
+def _l1(hours: np.ndarray) -> np.ndarray:
+    total = hours.sum(axis=-1, keepdims=True)
+    return np.divide(hours, total, out=np.zeros_like(hours), where=total > 0)
+
+
+def _token_template(panel: Panel, d: int) -> sp.csr_matrix:
+    """(U, V) 0/1: tokens of each user's 10 query-template days."""
+    n_days = len(panel.days)
+    base = np.arange(len(panel.users)) * n_days
+    union = sum(panel.bow[base + d - k] for k in QUERY_OFFSETS)
+    return (union > 0).astype(np.float32)
+
+
+def request_features(panel: Panel, tmpl: Templates, request_day: int | None = None,
+                     feature_names=EXTENDED_FEATURES, replay_from: np.ndarray | None = None) -> np.ndarray:
+    """(A, B, F): template of user A (rows) against the day ``tmpl.d`` of user B (columns).
+
+    With ``replay_from`` (one day index per victim A), column B is instead an impersonation:
+    A's queries of that day (SQR, document, tokens) sent at B's hours and B's volume.
+    """
+    d = tmpl.d if request_day is None else request_day
+    n = len(panel.users)
+    out = {}
+    count_b, hours_b = panel.count[:, d], panel.hours[:, d]
+    out["count_ratio"] = count_b[None, :] / np.where(tmpl.mean_count > 0, tmpl.mean_count, np.inf)[:, None]
+    out["time_cos"] = _unit(tmpl.time) @ _unit(hours_b).T
+    if "time_cos_daytype" in feature_names:
+        out["time_cos_daytype"] = _unit(tmpl.time_daytype) @ _unit(hours_b).T
+    users = np.arange(n)
+    if replay_from is None:
+        out["sqr_diff"] = np.abs(tmpl.sqr[:, None] - panel.sqr[None, :, d])
+    else:
+        out["sqr_diff"] = np.repeat(np.abs(tmpl.sqr - panel.sqr[users, replay_from])[:, None], n, axis=1)
+    if panel.docvec is not None:
+        if replay_from is None:
+            day_vec = _unit(panel.docvec[:, d])
+            out["doc_sim"] = _unit(tmpl.doc_mean) @ day_vec.T
+        else:
+            day_vec = _unit(panel.docvec[users, replay_from])
+            out["doc_sim"] = np.repeat(np.sum(_unit(tmpl.doc_mean) * day_vec, axis=1)[:, None], n, axis=1)
+        if "doc_max_sim" in feature_names:
+            best = np.full((n, n) if replay_from is None else (n,), -1.0)
+            for j, k in enumerate(QUERY_OFFSETS):
+                sims = _unit(panel.docvec[:, d - k])
+                sims = sims @ day_vec.T if replay_from is None else np.sum(sims * day_vec, axis=1)
+                present = tmpl.query_days[:, j]
+                sims = np.where(present[:, None] if replay_from is None else present, sims, -1.0)
+                best = np.maximum(best, sims)
+            best = np.where(best < -0.999, 0.0, best)
+            out["doc_max_sim"] = best if replay_from is None else np.repeat(best[:, None], n, axis=1)
+    if "token_overlap" in feature_names:
+        template_tokens = _token_template(panel, tmpl.d)
+        rows = np.arange(n) * len(panel.days) + (d if replay_from is None else replay_from)
+        day_tokens = panel.bow[rows]
+        size = np.asarray(day_tokens.sum(axis=1)).ravel()
+        if replay_from is None:
+            shared = (template_tokens @ day_tokens.T).toarray()
+            out["token_overlap"] = np.divide(shared, size[None, :], out=np.zeros_like(shared), where=size[None, :] > 0)
+        else:
+            shared = np.asarray(template_tokens.multiply(day_tokens).sum(axis=1)).ravel()
+            ratio = np.divide(shared, size, out=np.zeros(n), where=size > 0)
+            out["token_overlap"] = np.repeat(ratio[:, None], n, axis=1)
+    stacked = np.stack([np.broadcast_to(out[f], (n, n)) for f in feature_names], axis=-1)
+    return np.nan_to_num(stacked, nan=0.0, posinf=0.0, neginf=0.0).astype(np.float32)
+
+
+def replay_days(panel: Panel, d: int, lookback: int = 7) -> np.ndarray:
+    """Per victim, the most recent active day before ``d`` (what an attacker would have seen)."""
+    choice = np.full(len(panel.users), d - 1)
+    for k in range(lookback, 0, -1):
+        choice = np.where(panel.active[:, d - k], d - k, choice)
+    return choice
+
+
+def cv_of_counts(panel: Panel, d: int, window: int = 28) -> np.ndarray:
+    counts = panel.count[:, d - window:d]
+    mean = counts.mean(axis=1)
+    return np.divide(counts.std(axis=1), mean, out=np.full(len(mean), np.nan), where=mean > 0)
+
+
+def self_similarity(vectors: np.ndarray, present: np.ndarray) -> np.ndarray:
+    """Mean pairwise cosine between a user's template vectors (U, K, dims) that are present."""
+    unit = _unit(vectors)
+    sims = np.einsum("ukd,uld->ukl", unit, unit)
+    mask = present[:, :, None] & present[:, None, :]
+    k = vectors.shape[1]
+    mask &= ~np.eye(k, dtype=bool)[None]
+    pairs = mask.sum(axis=(1, 2))
+    return np.divide((sims * mask).sum(axis=(1, 2)), pairs, out=np.full(len(pairs), np.nan), where=pairs > 0)
+
+
+def uniqueness(vectors: np.ndarray, usable: np.ndarray, nearest: int = 5) -> np.ndarray:
+    """1 - mean cosine of a user's template vector to its ``nearest`` most similar other users."""
+    unit = _unit(vectors)
+    sims = unit @ unit.T
+    np.fill_diagonal(sims, -np.inf)
+    sims[:, ~usable] = -np.inf
+    k = min(nearest, max(int(usable.sum()) - 1, 0))
+    if k == 0:
+        return np.full(len(vectors), np.nan)
+    top = -np.sort(-sims, axis=1)[:, :k]
+    result = 1.0 - top.mean(axis=1)
+    return np.where(usable, result, np.nan)

@@ -1,0 +1,151 @@
+"""Nightly retraining (Doc2Vec + authentication classifier), the promotion gate, and scoring.
+
+The registered model is a bundle {doc2vec, classifier, feature names}. Its window is the
+``sa_window_days`` days ending at ds: Doc2Vec learns from the documents before the held-out
+days; the classifier (one forest for all users: A's template vs A's own day = genuine, vs another
+user's day = impostor) trains on the days after the first 28 and is measured on the last
+``sa_holdout_days`` days, which neither model saw.
+"""
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+
+from transforms.common.models import ModelRegistry
+from transforms.search_auth import panel as panel_mod
+from transforms.search_auth.settings import SearchAuthSettings
+
+log = logging.getLogger(__name__)
+MODEL_NAME = "search_auth"
+IMPOSTORS_PER_DAY = 3
+
+
+def registry(settings: SearchAuthSettings) -> ModelRegistry:
+    return ModelRegistry(settings.lake, MODEL_NAME)
+
+
+def current_bundle(settings: SearchAuthSettings):
+    reg = registry(settings)
+    return reg.load() if reg.current_version() else None
+
+
+def bundle_for_day(settings: SearchAuthSettings, ds: str):
+    """(version, bundle) of the newest promoted model whose data window ended before ``ds``, so
+    a backfilled day uses the model a daily run of that day used (not today's)."""
+    import json
+
+    reg = registry(settings)
+    path = f"{reg.base}/history.jsonl"
+    if not reg.lake.exists(reg.lake.path(path)):
+        return None, None
+    promoted = [json.loads(line)["candidate"] for line in reg.lake.read_bytes(path).splitlines() if line.strip()
+                and json.loads(line)["promoted"]]
+    eligible = [v for v in promoted if reg.meta(v)["data_window"]["last"] < ds]
+    if not eligible:
+        return None, None
+    version = max(eligible, key=lambda v: (reg.meta(v)["data_window"]["last"], v))
+    return version, reg.load(version)
+
+
+def feature_names(settings: SearchAuthSettings) -> list[str]:
+    return panel_mod.THESIS_FEATURES if settings.sa_feature_set == "thesis" else panel_mod.EXTENDED_FEATURES
+
+
+def labelled_rows(panel, day_indices, names, rng, impostors=IMPOSTORS_PER_DAY):
+    X, y = [], []
+    n = len(panel.users)
+    for d in day_indices:
+        t = panel_mod.templates(panel, d)
+        feats = panel_mod.request_features(panel, t, feature_names=names)
+        for a in np.flatnonzero(t.usable):
+            if panel.active[a, d]:
+                X.append(feats[a, a]), y.append(1)
+            others = np.flatnonzero(panel.active[:, d] & (np.arange(n) != a))
+            for b in rng.choice(others, size=min(impostors, len(others)), replace=False):
+                X.append(feats[a, b]), y.append(0)
+    return np.array(X, dtype=np.float32).reshape(-1, len(names)), np.array(y)
+
+
+def retrain(settings: SearchAuthSettings, ds: str, classifier_factory=None) -> str:
+    """Train and register a bundle for the window ending at ``ds``; returns its version.
+    ``classifier_factory`` replaces the forest (tests use it to build a known-worse model)."""
+    from sklearn.ensemble import RandomForestClassifier
+
+    from transforms.search_auth.stages import read_features, shift
+    from transforms.search_auth.vectors import panel_vectors, train
+
+    days = panel_mod.day_range(shift(ds, -settings.sa_window_days + 1), ds)
+    holdout_start = len(days) - settings.sa_holdout_days
+    if holdout_start <= settings.sa_template_days:
+        raise ValueError("sa_window_days must exceed sa_template_days + sa_holdout_days")
+    panel = panel_mod.from_features(read_features(settings, days[0], days[-1]), days)
+    if len(panel.users) < 2:
+        raise ValueError(f"retraining {ds}: fewer than 2 users with features in {days[0]}..{days[-1]}")
+    training_docs = [(f"{u}|{days[d]}", panel.documents[i][d]) for i, u in enumerate(panel.users)
+                     for d in range(holdout_start)]
+    doc2vec = train(training_docs, settings.sa_doc2vec_dims, settings.sa_doc2vec_epochs, settings.sa_seed,
+                    settings.sa_doc2vec_min_count)
+    panel.docvec = panel_vectors(doc2vec, panel, settings.sa_seed)
+    panel.build_bow()
+    names = feature_names(settings)
+    rng = np.random.default_rng(settings.sa_seed)
+    X_train, y_train = labelled_rows(panel, range(settings.sa_template_days, holdout_start), names, rng)
+    X_test, y_test = labelled_rows(panel, range(holdout_start, len(days)), names, rng)
+    classifier = classifier_factory() if classifier_factory else RandomForestClassifier(
+        n_estimators=settings.sa_rf_trees, random_state=settings.sa_seed, class_weight="balanced",
+        min_samples_leaf=2, n_jobs=1)
+    classifier.fit(X_train, y_train)
+    predicted = classifier.predict(X_test)
+    genuine, impostor = y_test == 1, y_test == 0
+    metrics = {"accuracy": float(((predicted == 1) == genuine).sum() / len(y_test) if len(y_test) else 0.0),
+               "balanced_accuracy": float(0.5 * ((predicted[genuine] == 1).mean() + (predicted[impostor] == 0).mean())),
+               "false_reject_rate": float((predicted[genuine] == 0).mean()),
+               "false_accept_rate": float((predicted[impostor] == 1).mean()),
+               "train_rows": int(len(y_train)), "holdout_rows": int(len(y_test))}
+    bundle = {"doc2vec": doc2vec, "classifier": classifier, "features": names}
+    params = {"doc2vec_dims": settings.sa_doc2vec_dims, "doc2vec_epochs": settings.sa_doc2vec_epochs,
+              "seed": settings.sa_seed, "trees": settings.sa_rf_trees, "features": names,
+              "impostors_per_day": IMPOSTORS_PER_DAY}
+    window = {"first": days[0], "last": days[-1], "doc2vec_until": days[holdout_start - 1],
+              "classifier_train": [days[settings.sa_template_days], days[holdout_start - 1]],
+              "holdout": [days[holdout_start], days[-1]], "users": int(len(panel.users))}
+    version = registry(settings).save(bundle, params, window, metrics)
+    log.info("retrained %s on %s: %s", version, window, metrics)
+    return version
+
+
+def promotion_gate(settings: SearchAuthSettings, version: str) -> dict:
+    decision = registry(settings).gate(version, settings.sa_gate_metric, higher_is_better=True,
+                                       tolerance=settings.sa_gate_tolerance)
+    return decision.__dict__
+
+
+def score(settings: SearchAuthSettings, user_id: str, ds: str, bundle=None) -> dict:
+    """Score of ``user_id``'s searches on ``ds`` against their template (the 28 days before)."""
+    from transforms.search_auth.stages import read_features, shift
+    from transforms.search_auth.vectors import panel_vectors
+
+    bundle = bundle or current_bundle(settings)
+    if bundle is None:
+        raise LookupError("no promoted search_auth model yet: run the retraining DAG first")
+    days = panel_mod.day_range(shift(ds, -settings.sa_template_days), ds)
+    panel = panel_mod.from_features(read_features(settings, days[0], days[-1]), days, users=[str(user_id)])
+    t = panel_mod.templates(panel, len(days) - 1)
+    result = {"user_id": str(user_id), "ds": ds, "active_days": int(t.active_days[0])}
+    if t.active_days[0] < settings.sa_min_active_days or not t.usable[0]:
+        return {**result, "score": None, "decision": "insufficient_history", "features": {}}
+    if not panel.active[0, -1]:
+        return {**result, "score": None, "decision": "no_searches_on_day", "features": {}}
+    panel.docvec = panel_vectors(bundle["doc2vec"], panel, settings.sa_seed)
+    panel.build_bow()
+    t = panel_mod.templates(panel, len(days) - 1)
+    names = bundle["features"]
+    row = panel_mod.request_features(panel, t, feature_names=names)[0, 0]
+    classifier = bundle["classifier"]
+    probability = float(classifier.predict_proba(row.reshape(1, -1))[0, list(classifier.classes_).index(1)])
+    importances = getattr(classifier, "feature_importances_", np.zeros(len(names)))
+    ranked = sorted(zip(names, row.tolist(), importances.tolist()), key=lambda x: -x[2])
+    return {**result, "score": probability,
+            "decision": "accept" if probability >= settings.sa_decision_threshold else "reject",
+            "features": {n: {"value": v, "importance": i} for n, v, i in ranked[:4]}}
