@@ -233,35 +233,29 @@ def change_tables(cur_visits, cur_det, prev_visits, prev_det, signatures) -> tup
 # ---------------------------------------------------------------------------------------------
 # charts
 # ---------------------------------------------------------------------------------------------
-def _bar_adoption(adoption: pd.DataFrame, path: str) -> None:
-    a = adoption[adoption["kind"] == "session_replay"]
-    fig, ax = plt.subplots(figsize=(8, 0.35 * len(a) + 1.5))
-    y = range(len(a))
-    ax.barh([i - 0.2 for i in y], a["jp_pct"].fillna(0), height=0.4, label=".jp")
-    ax.barh([i + 0.2 for i in y], a["other_pct"].fillna(0), height=0.4, label="other")
-    ax.set_yticks(list(y), a["service"])
+def _grouped_bars(frame: pd.DataFrame, label_column: str, xlabel: str, title: str, path: str) -> None:
+    """Horizontal .jp/other bar pairs, one per row of ``frame`` (columns jp_pct, other_pct)."""
+    fig, ax = plt.subplots(figsize=(8, 0.35 * max(len(frame), 1) + 1.5))
+    y = range(len(frame))
+    ax.barh([i - 0.2 for i in y], frame["jp_pct"].fillna(0), height=0.4, label=".jp")
+    ax.barh([i + 0.2 for i in y], frame["other_pct"].fillna(0), height=0.4, label="other")
+    ax.set_yticks(list(y), frame[label_column])
     ax.invert_yaxis()
-    ax.set_xlabel("% of successfully visited sites")
-    ax.set_title("Session-replay service adoption")
+    ax.set_xlabel(xlabel)
+    ax.set_title(title)
     ax.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=100, bbox_inches="tight")
     plt.close(fig)
+
+
+def _bar_adoption(adoption: pd.DataFrame, path: str) -> None:
+    _grouped_bars(adoption[adoption["kind"] == "session_replay"], "service",
+                  "% of successfully visited sites", "Session-replay service adoption", path)
 
 
 def _bar_categories(cats: pd.DataFrame, path: str) -> None:
-    fig, ax = plt.subplots(figsize=(8, 0.35 * max(len(cats), 1) + 1.5))
-    y = range(len(cats))
-    ax.barh([i - 0.2 for i in y], cats["jp_pct"].fillna(0), height=0.4, label=".jp")
-    ax.barh([i + 0.2 for i in y], cats["other_pct"].fillna(0), height=0.4, label="other")
-    ax.set_yticks(list(y), cats["category"])
-    ax.invert_yaxis()
-    ax.set_xlabel("% of SRS-adopting sites")
-    ax.set_title("Categories of SRS-adopting sites")
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=100, bbox_inches="tight")
-    plt.close(fig)
+    _grouped_bars(cats, "category", "% of SRS-adopting sites", "Categories of SRS-adopting sites", path)
 
 
 def _stacked_disclosure(disc: pd.DataFrame, path: str) -> None:
