@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,13 +45,27 @@ def run_dag(env: dict, dag_id: str, conf: dict | None = None, logical_date: str 
     if conf:
         command += ["-c", json.dumps(conf)]
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=timeout)
-    db = sqlite3.connect(Path(env["AIRFLOW_HOME"]) / "airflow.db")
-    run_id, state = db.execute("SELECT run_id, state FROM dag_run WHERE dag_id=? ORDER BY id DESC LIMIT 1",
-                               (dag_id,)).fetchone()
-    states: dict = {}
-    for task_id, map_index, ti_state in db.execute(
-            "SELECT task_id, map_index, state FROM task_instance WHERE dag_id=? AND run_id=? ORDER BY map_index",
-            (dag_id, run_id)):
-        states.setdefault(task_id, []).append(ti_state)
-    db.close()
+    state, states = _run_states(env, dag_id)
     return DagRunResult(done.returncode, state, states, done.stdout + done.stderr)
+
+
+def metadata_url(env: dict) -> str:
+    return env.get("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN") or f"sqlite:///{Path(env['AIRFLOW_HOME']) / 'airflow.db'}"
+
+
+def _run_states(env: dict, dag_id: str) -> tuple[str, dict]:
+    """State of the DAG's latest run and of its task instances, read from the metadata DB."""
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(metadata_url(env))
+    with engine.connect() as db:
+        run_id, state = db.execute(sa.text(
+            "SELECT run_id, state FROM dag_run WHERE dag_id = :d ORDER BY id DESC LIMIT 1"), {"d": dag_id}).one()
+        rows = db.execute(sa.text(
+            "SELECT task_id, map_index, state FROM task_instance WHERE dag_id = :d AND run_id = :r "
+            "ORDER BY map_index"), {"d": dag_id, "r": run_id}).all()
+    engine.dispose()
+    states: dict = {}
+    for task_id, _, ti_state in rows:
+        states.setdefault(task_id, []).append(ti_state)
+    return state, states
