@@ -6,6 +6,7 @@ import pytest
 import ssdeep
 
 from transforms.fingerprint.attributes import canonical_string
+from transforms.fingerprint.fuzzy_kernels import H1_COMMON, H2_COMMON
 from transforms.fingerprint.fuzzy import FuzzyIndex, HashTable, eliminate_sequences, score_against
 from transforms.fingerprint.methods import prepare_records
 
@@ -71,8 +72,8 @@ def test_upper_bounds_never_underestimate(history):
     hashes = _hashes(history)
     index = FuzzyIndex(hashes)
     for query in hashes[::4]:
-        rows, common_h1, common_h2 = index.candidates(query)
-        exact = score_against(query, index.table, rows, common_h1, common_h2)
-        bounds = index.upper_bounds(query, rows, common_h1, common_h2)
+        rows, flags = index.candidates(query)
+        exact = score_against(query, index.table, rows, (flags & H1_COMMON) > 0, (flags & H2_COMMON) > 0)
+        bounds = index.upper_bounds(query, rows, flags)
         assert (bounds >= exact).all()
         assert (bounds[exact == 0] < 100).all() or len(rows) == 0

@@ -10,8 +10,9 @@ edit distance with insert/delete cost 1 and replace cost 2, i.e. ``len1 + len2 -
 :func:`score_against` computes exactly that for one query against many hashes at once: the LCS
 with the bit-parallel algorithm (Allison–Dix / Crochemore et al.) over 64-bit words, one numpy
 step per character, across all candidates. The :class:`FuzzyIndex` finds the candidates: every
-hash is posted under (block size, 7-gram) keys, so a query only meets hashes that can score > 0.
-Tests check both against ``ssdeep.compare`` itself.
+hash is posted under (block size, 7-gram) keys, so a query only meets hashes that can score > 0;
+its per-query loops are compiled (:mod:`transforms.fingerprint.fuzzy_kernels`). Tests check both
+against ``ssdeep.compare`` itself.
 """
 from __future__ import annotations
 
@@ -20,6 +21,8 @@ import re
 from dataclasses import dataclass
 
 import numpy as np
+
+from transforms.fingerprint import fuzzy_kernels as kernels
 
 log = logging.getLogger(__name__)
 
@@ -233,6 +236,7 @@ class FuzzyIndex:
         rows = np.concatenate(rows) if rows else np.zeros(0, dtype=np.int32)
         order = np.argsort(keys, kind="stable")
         self.keys, self.rows = keys[order], rows[order]
+        self.last_scored = 0  # candidates the last best() scored exactly (the rest were pruned)
 
     def __len__(self) -> int:
         return len(self.table)
@@ -243,75 +247,69 @@ class FuzzyIndex:
         return int(self.keys.nbytes + self.rows.nbytes + t.h1.nbytes + t.h2.nbytes + t.h1_len.nbytes
                    + t.h2_len.nbytes + t.block_sizes.nbytes)
 
-    def _posted(self, keys: np.ndarray) -> np.ndarray:
-        """Rows posted under any of ``keys`` (each once)."""
-        lo = np.searchsorted(self.keys, keys, side="left")
-        hi = np.searchsorted(self.keys, keys, side="right")
-        spans = [(a, b) for a, b in zip(lo, hi) if b > a]
-        if not spans:
-            return np.zeros(0, dtype=np.int64)
-        mark = np.zeros(len(self.table), dtype=bool)
-        for a, b in spans:
-            mark[self.rows[a:b]] = True
-        return np.flatnonzero(mark)
-
-    def candidates(self, query: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Rows that can score > 0 with ``query`` and, per row, whether its h1 / h2 part shares a gram."""
+    def _query(self, query: str) -> "_Query":
         q = parse(query)
-        via_h1 = self._posted(_key(q.block_size, np.unique(_grams(q.h1))))
-        via_h2 = self._posted(_key(2 * q.block_size, np.unique(_grams(q.h2))))
-        same = np.array(self.exact.get(f"{q.block_size}:{q.h1}:{q.h2}", []), dtype=np.int64)
-        rows = np.union1d(np.union1d(via_h1, via_h2), same)
-        return rows, np.isin(rows, via_h1, assume_unique=True), np.isin(rows, via_h2, assume_unique=True)
+        spans = []
+        for block_size, part in ((q.block_size, q.h1), (2 * q.block_size, q.h2)):
+            keys = _key(block_size, np.unique(_grams(part)))
+            spans += [np.searchsorted(self.keys, keys, side="left"), np.searchsorted(self.keys, keys, side="right")]
+        identical = np.array(self.exact.get(f"{q.block_size}:{q.h1}:{q.h2}", []), dtype=np.int64)
+        rows, flags = kernels.collect(self.rows, *spans, identical, len(self.table))
+        return _Query(q, rows, flags)
+
+    def candidates(self, query: str) -> tuple[np.ndarray, np.ndarray]:
+        """Rows that can score > 0 with ``query`` (first-seen order) and their
+        :mod:`~transforms.fingerprint.fuzzy_kernels` flags (which parts share a gram, identical)."""
+        found = self._query(query)
+        return found.rows, found.flags
 
     def scores(self, query: str) -> tuple[np.ndarray, np.ndarray]:
         """(rows, scores) of every stored hash with a non-zero score."""
-        rows, common_h1, common_h2 = self.candidates(query)
-        scores = score_against(query, self.table, rows, common_h1, common_h2)
+        found, t = self._query(query), self.table
+        scores = kernels.exact_scores(found.rows, found.flags, found.parsed.block_size, *found.pattern_args(),
+                                      t.block_sizes, t.h1, t.h1_len, t.h2, t.h2_len)
         keep = scores > 0
-        return rows[keep], scores[keep]
+        return found.rows[keep], scores[keep]
 
-    def upper_bounds(self, query: str, rows: np.ndarray, common_h1: np.ndarray, common_h2: np.ndarray) -> np.ndarray:
+    def upper_bounds(self, query: str, rows: np.ndarray, flags: np.ndarray) -> np.ndarray:
         """Scores no row can exceed: the LCS is at most the overlap of the character counts."""
-        q, t = parse(query), self.table
-        bs = t.block_sizes[rows]
-        same, larger, smaller = bs == q.block_size, bs == 2 * q.block_size, 2 * bs == q.block_size
-        bounds = np.zeros(len(rows), dtype=np.int64)
-        (q1, q1_len), (q2, q2_len) = _encode([q.h1]), _encode([q.h2])
-        for part, part_len, qhist, block, ok, hist, lengths in (
-                (q.h1, q1_len[0], _histograms(q1, q1_len)[0], q.block_size, (same | smaller) & common_h1,
-                 np.where(same[:, None], t.h1_hist[rows], t.h2_hist[rows]),
-                 np.where(same, t.h1_len[rows], t.h2_len[rows])),
-                (q.h2, q2_len[0], _histograms(q2, q2_len)[0], 2 * q.block_size, (same | larger) & common_h2,
-                 np.where(same[:, None], t.h2_hist[rows], t.h1_hist[rows]),
-                 np.where(same, t.h2_len[rows], t.h1_len[rows]))):
-            ok = ok & (lengths >= ROLLING_WINDOW) & (part_len >= ROLLING_WINDOW)
-            if ok.any():
-                overlap = np.minimum(hist[ok], qhist[None, :]).sum(axis=1, dtype=np.int64)
-                bounds[ok] = np.maximum(bounds[ok], _score_from_lcs(part_len, lengths[ok], overlap, block))
-        identical = np.isin(rows, self.exact.get(f"{q.block_size}:{q.h1}:{q.h2}", []))
-        bounds[identical] = 100
-        return bounds
+        return self._bounds(_Query(parse(query), rows, flags))
 
-    def best(self, query: str, batch: int = 2048) -> tuple[int, list[int]]:
+    def _bounds(self, found: "_Query") -> np.ndarray:
+        t, (q1_len, q1_hist), (q2_len, q2_hist) = self.table, found.histogram(0), found.histogram(1)
+        return kernels.bounds(found.rows, found.flags, found.parsed.block_size, q1_len, q1_hist, q2_len, q2_hist,
+                              t.block_sizes, t.h1_len, t.h2_len, t.h1_hist, t.h2_hist)
+
+    def best(self, query: str) -> tuple[int, list[int]]:
         """Highest score and all rows that reach it (ties in row order); (0, []) if none.
 
         Candidates are scored exactly in decreasing order of their upper bound, stopping once no
         remaining bound can reach the best score found (ties are still collected)."""
-        rows, common_h1, common_h2 = self.candidates(query)
-        if not len(rows):
+        found, t = self._query(query), self.table
+        if not len(found.rows):
             return 0, []
-        bounds = self.upper_bounds(query, rows, common_h1, common_h2)
-        order = np.argsort(-bounds, kind="stable")
-        top, winners = 0, []
-        for start in range(0, len(order), batch):
-            chosen = order[start: start + batch]
-            if bounds[chosen[0]] == 0 or bounds[chosen[0]] < top:
-                break
-            scores = score_against(query, self.table, rows[chosen], common_h1[chosen], common_h2[chosen])
-            best_here = int(scores.max())
-            if best_here > top:
-                top, winners = best_here, rows[chosen][scores == best_here].tolist()
-            elif best_here == top and top > 0:
-                winners += rows[chosen][scores == best_here].tolist()
-        return top, sorted(winners)
+        top, winners, self.last_scored = kernels.best(
+            found.rows, found.flags, self._bounds(found), found.parsed.block_size, *found.pattern_args(),
+            t.block_sizes, t.h1, t.h1_len, t.h2, t.h2_len)
+        return int(top), winners.tolist()
+
+
+@dataclass
+class _Query:
+    parsed: ParsedHash
+    rows: np.ndarray
+    flags: np.ndarray
+
+    def pattern_args(self) -> tuple:
+        """(bit masks, length) of h1 then h2, as the bit-parallel LCS wants them."""
+        out = []
+        for part in (self.parsed.h1, self.parsed.h2):
+            masks = np.zeros(64, dtype=np.uint64)
+            for position, char in enumerate(part[:SPAMSUM_LENGTH]):
+                masks[B64.index(char)] |= np.uint64(1) << np.uint64(position)
+            out += [masks, min(len(part), SPAMSUM_LENGTH)]
+        return tuple(out)
+
+    def histogram(self, which: int) -> tuple[int, np.ndarray]:
+        codes, lengths = _encode([(self.parsed.h1, self.parsed.h2)[which]])
+        return int(lengths[0]), _histograms(codes, lengths)[0].astype(np.int64)
