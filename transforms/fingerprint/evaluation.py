@@ -20,6 +20,7 @@ from transforms.fingerprint.table import VisitTable, all_pairs
 
 log = logging.getLogger(__name__)
 BUCKET_EDGES = [0, 1, 7, 14, 21, 28, 35, 42, 49, 56]  # days; the last bucket is [56, ∞) (paper: 56–411)
+LINKABLE = ("ssdeep", "hybrid")  # methods whose linking threshold is calibrated (the linker, its fallback)
 BUCKETS = [f"[{a},{b})" for a, b in zip(BUCKET_EDGES, BUCKET_EDGES[1:])] + ["[56,411]"]
 
 
@@ -43,6 +44,7 @@ class Counts:
     diff_at: np.ndarray
     n_same: np.ndarray  # (buckets,)
     n_diff: np.ndarray
+    linking: "BestEarlier | None" = None
 
     @classmethod
     def empty(cls, grid: np.ndarray) -> "Counts":
@@ -87,18 +89,55 @@ class Counts:
         return int(np.searchsorted(self.grid, threshold, side="left"))
 
 
-def count_pairs(table: VisitTable, methods: list[Method], chunk: int = 1_000_000, grids: dict | None = None) -> dict[str, Counts]:
-    """Score every pair of ``table`` with every method, keeping only per-threshold counts."""
+@dataclass
+class BestEarlier:
+    """Per visit, the best score among earlier visits of the same UID and of other UIDs: what
+    linking the window's visits in time order against everything seen before would meet."""
+
+    same: np.ndarray
+    other: np.ndarray
+    labelled: np.ndarray
+
+    @classmethod
+    def empty(cls, table: VisitTable) -> "BestEarlier":
+        return cls(np.full(table.n, -np.inf), np.full(table.n, -np.inf), pd.notna(table.uid))
+
+    def add(self, table: VisitTable, i: np.ndarray, j: np.ndarray, scores: np.ndarray, same: np.ndarray) -> None:
+        j_later = (table.days[j] > table.days[i]) | ((table.days[j] == table.days[i]) & (j > i))
+        later = np.where(j_later, j, i)
+        both = self.labelled[i] & self.labelled[j]
+        np.maximum.at(self.same, later[both & same], scores[both & same])
+        np.maximum.at(self.other, later[both & ~same], scores[both & ~same])
+
+    def accuracy(self, grid: np.ndarray) -> np.ndarray:
+        """Share of labelled visits linked right at each threshold: a returning UID matched to its
+        own earlier visits (strictly the best), a first-seen UID left as a new device."""
+        returning = self.labelled & np.isfinite(self.same)
+        first = self.labelled & ~np.isfinite(self.same)
+        wins = self.same[returning & (self.same > self.other)]
+        matched_right = len(wins) - np.searchsorted(np.sort(wins), grid, side="left")  # wins >= t
+        new_right = np.searchsorted(np.sort(self.other[first]), grid, side="left")  # other < t
+        return (matched_right + new_right) / max(int(self.labelled.sum()), 1)
+
+
+def count_pairs(table: VisitTable, methods: list[Method], chunk: int = 1_000_000, grids: dict | None = None,
+                linking: tuple[str, ...] = ()) -> dict[str, Counts]:
+    """Score every pair of ``table`` with every method, keeping only per-threshold counts (and,
+    for the methods named in ``linking``, :class:`BestEarlier` in ``counts[name].linking``)."""
     counts = {}
     for m in methods:
         grid = (grids or {}).get(m.name, m.score_grid)
         counts[m.name] = Counts.empty(np.union1d(grid, [m.threshold]) if not m.calibrated else np.asarray(grid, float))
+        counts[m.name].linking = BestEarlier.empty(table) if m.name in linking else None
     started, done, timing = time.perf_counter(), 0, {m.name: 0.0 for m in methods}
     for i, j in all_pairs(table.n, chunk):
         same, bucket = same_uid(table, i, j), gap_bucket(table, i, j)
         for m in methods:
             t0 = time.perf_counter()
-            counts[m.name].add(m.scores(table, i, j), same, bucket)
+            scores = m.scores(table, i, j)
+            counts[m.name].add(scores, same, bucket)
+            if counts[m.name].linking is not None:
+                counts[m.name].linking.add(table, i, j, scores, same)
             timing[m.name] += time.perf_counter() - t0
         done += len(i)
         log.info("scored %d pairs (%.0f pairs/s)", done, done / max(time.perf_counter() - started, 1e-9))
@@ -136,17 +175,24 @@ def fit_and_calibrate(fit: VisitTable, calibration: VisitTable, methods: list[Me
             i, j, same = training_pairs(fit, max_different, seed)
             log.info("fitting %s on %d pairs (%d same-UID)", m.name, len(i), same.sum())
             m.fit(fit, i, j, same)
-    counts = count_pairs(calibration, methods)
+    counts = count_pairs(calibration, methods, linking=LINKABLE)
     rows = []
     for m in methods:
-        best, error = counts[m.name].best_threshold()
+        c = counts[m.name]
+        best, error = c.best_threshold()
         if m.calibrated:
             m.threshold = best
-        at = counts[m.name].rates(counts[m.name].index_of(m.threshold))
+        at = c.rates(c.index_of(m.threshold))
+        link_threshold = link_accuracy = np.nan
+        if c.linking is not None:  # one-to-many: the best-scoring earlier visit must be the right one
+            accuracy = c.linking.accuracy(c.grid)
+            k = int(np.argmax(accuracy))
+            m.link_threshold, link_threshold, link_accuracy = float(c.grid[k]), float(c.grid[k]), float(accuracy[k])
         rows.append({"method": m.name, "threshold": m.threshold, "calibrated": m.calibrated,
                      "best_threshold": best, "best_fp_plus_fn": error,
                      "fp_plus_fn_at_threshold": (1 - at["tp_rate"]) + (1 - at["tn_rate"]),
-                     "train_pairs_same": at["n_same"], "train_pairs_diff": at["n_diff"]})
+                     "train_pairs_same": at["n_same"], "train_pairs_diff": at["n_diff"],
+                     "link_threshold": link_threshold, "link_accuracy": link_accuracy})
     return pd.DataFrame(rows)
 
 

@@ -44,7 +44,7 @@ def link_visits(store: pd.DataFrame, visits: pd.DataFrame, method: Method, keep:
     for rows in recent.values():
         while len(rows) > keep:
             in_store.discard(rows.popleft())
-    out, started, current_day = [], time.perf_counter(), None
+    out, started, current_day, threshold = [], time.perf_counter(), None, method.linking_threshold
     for offset in range(len(visits)):
         row = len(stored) + offset
         day = int(table.days[row])
@@ -58,7 +58,7 @@ def link_visits(store: pd.DataFrame, visits: pd.DataFrame, method: Method, keep:
             scores = method.scores(table, candidates, np.full(len(candidates), row, dtype=np.int64))
             best = scores.max()
             score = float(best)
-            if best >= method.threshold:
+            if best >= threshold:
                 tied = candidates[scores == best]
                 winner = int(tied[np.lexsort((-tied, -table.days[tied]))[0]])  # latest seen wins ties
                 decision, device, matched = "matched", devices[winner], visit_ids[winner]
@@ -76,6 +76,6 @@ def link_visits(store: pd.DataFrame, visits: pd.DataFrame, method: Method, keep:
                      (offset + 1) / (time.perf_counter() - started), len(in_store))
     links = pd.DataFrame(out, columns=["visit_id", "device_id", "decision", "score", "matched_visit_id"])
     links = visits[["visit_id", "ts", "uid"]].merge(links, on="visit_id")
-    links["method"], links["threshold"] = method.name, float(method.threshold)
+    links["method"], links["threshold"] = method.name, float(threshold)
     final = combined.iloc[sorted(in_store)].assign(device_id=[devices[r] for r in sorted(in_store)])
     return links, final[STORE_COLUMNS].reset_index(drop=True)

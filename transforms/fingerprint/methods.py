@@ -30,6 +30,12 @@ class Method:
 
     def __init__(self, threshold: float | None = None):
         self.threshold = self.default_threshold if threshold is None else threshold
+        self.link_threshold: float | None = None  # one-to-many linking, calibrated separately
+
+    @property
+    def linking_threshold(self) -> float:
+        """Threshold for linking a visit against a whole store (the pairwise one until calibrated)."""
+        return self.threshold if getattr(self, "link_threshold", None) is None else self.link_threshold
 
     def fit(self, table: VisitTable, i: np.ndarray, j: np.ndarray, same: np.ndarray) -> "Method":
         return self

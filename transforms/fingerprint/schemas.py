@@ -30,6 +30,8 @@ CALIBRATION = DatasetSpec("fp_calibration", pa.schema([
     ("method", pa.string()), ("threshold", pa.float64()), ("calibrated", pa.bool_()),
     ("best_threshold", pa.float64()), ("best_fp_plus_fn", pa.float64()), ("fp_plus_fn_at_threshold", pa.float64()),
     ("train_pairs_same", pa.int64()), ("train_pairs_diff", pa.int64()),
+    ("link_threshold", pa.float64()),  # one-to-many linking: threshold where most visits link right
+    ("link_accuracy", pa.float64()),  # ... and that share, linking the calibration window in time order
     ("fit_window", pa.string()), ("calibration_window", pa.string()),
 ]), KEY)
 

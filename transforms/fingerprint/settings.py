@@ -11,7 +11,8 @@ class FingerprintSettings(BaseSettings):
     fp_min_attributes: int = 10  # coverage checkpoint: a visit with fewer attributes fails it
     fp_store_keep: int = 5  # recent fingerprints kept per device
     fp_store_retention_days: int = 450  # devices unseen for longer leave the store
-    fp_fallback_threshold: float = 67.0  # ssdeep threshold (the paper's) until a linker is promoted
+    fp_fallback_threshold: float = 90.0  # ssdeep linking threshold until a linker is promoted (stricter
+    # than the paper's pairwise 67: one visit meets the whole store, see docs/fingerprint.md)
     fp_fit_days: int = 150  # hybrid linker fitted on these days ...
     fp_calibration_days: int = 150  # ... thresholds calibrated on the next ones ...
     fp_test_days: int = 411  # ... and evaluated on the last ones (ending at the run's date)

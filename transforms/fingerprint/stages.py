@@ -75,7 +75,7 @@ def link_day(settings: FingerprintSettings, ds: str) -> dict:
     links, after, method = _link_and_store(settings, _previous_store(settings, ds), visits, ds)
     settings.lake.write_partition(schemas.LINKS, ds, links)
     counts = links["decision"].value_counts().to_dict()
-    log.info("link %s with %s@%.4g: %s; store %d fingerprints of %d devices", ds, method.name, method.threshold,
+    log.info("link %s with %s@%.4g: %s; store %d fingerprints of %d devices", ds, method.name, method.linking_threshold,
              counts, len(after), after["device_id"].nunique())
     return {"method": method.name, **counts}
 
@@ -164,9 +164,11 @@ def calibrate_and_evaluate(settings: FingerprintSettings, ds: str) -> str:
     overall = result[(result["bucket"] == "all")].set_index("method")
     metrics = {"fp_plus_fn": float(2 - overall.loc["hybrid", "tp_rate"] - overall.loc["hybrid", "tn_rate"]),
                "eer": float(overall.loc["hybrid", "eer"]), "precision": float(overall.loc["hybrid", "precision"]),
-               "ssdeep_fp_plus_fn": float(2 - overall.loc["ssdeep", "tp_rate"] - overall.loc["ssdeep", "tn_rate"])}
+               "ssdeep_fp_plus_fn": float(2 - overall.loc["ssdeep", "tp_rate"] - overall.loc["ssdeep", "tn_rate"]),
+               "calibration_link_accuracy": float(calibration.set_index("method").loc["hybrid", "link_accuracy"])}
     return ModelRegistry(settings.lake, LINKER).save(
-        hybrid, {"threshold": hybrid.threshold, "seed": settings.fp_seed}, spans, metrics)
+        hybrid, {"threshold": hybrid.threshold, "link_threshold": hybrid.link_threshold, "seed": settings.fp_seed},
+        spans, metrics)
 
 
 def score_ranges() -> dict[str, tuple[float, float]]:
