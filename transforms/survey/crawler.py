@@ -32,33 +32,22 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-import json
 import logging
 import queue
-import shlex
-import shutil
-import tempfile
 import threading
 import time
-from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import Callable, Optional
 from urllib.parse import urlsplit
 
-import psutil
-
 from transforms.survey import raw
+from transforms.survey.policy import find_policy_link
+from transforms.survey.browser import BrowserStartError, Worker, chromium_args, short_error
 
 log = logging.getLogger(__name__)
 
 HTML_CAP = 2 * 1024 * 1024
 POLICY_TEXT_CAP = 500 * 1024
-BASE_CHROMIUM_ARGS = [
-    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--disable-dev-shm-usage",
-]
-COMMAND_MARGIN_S = 15.0  # extra time a WebDriver call may take beyond its own timeout
 FALLBACK_OUTCOMES = {"dns", "refused", "tls", "error"}
 
 _META_JS = """
@@ -106,244 +95,6 @@ def classify_error(exc: BaseException, url: str = "", killed: bool = False) -> s
     return "error"
 
 
-def _short(exc: BaseException) -> str:
-    text = f"{type(exc).__name__}: {exc}".strip()
-    # Selenium messages carry a long stack trace after "Stacktrace:"; keep the useful head.
-    return text.split("\nStacktrace:")[0][:2000]
-
-
-# -- one browser --------------------------------------------------------------------------------
-class BrowserStartError(RuntimeError):
-    """Chrome/ChromeDriver would not start: an infrastructure failure, not a site outcome."""
-
-
-class Browser:
-    """One Chrome + ChromeDriver, with its own throw-away profile directory."""
-
-    _ids = itertools.count(1)
-
-    def __init__(self, settings, args: list[str]):
-        from selenium import webdriver
-        from selenium.webdriver.chrome.options import Options
-        from selenium.webdriver.chrome.service import Service
-
-        self.id = f"browser-{next(self._ids)}"
-        self.settings = settings
-        self.killed = False
-        self.profile = tempfile.mkdtemp(prefix="trackscope-chrome-")
-        options = Options()
-        options.binary_location = settings.chromium_binary
-        for arg in args:
-            options.add_argument(arg)
-        options.add_argument(f"--user-data-dir={self.profile}")
-        options.set_capability("goog:loggingPrefs", {"performance": "ALL"})
-        self.service = Service(settings.chromedriver)
-        self.driver = None
-        try:
-            self.driver = webdriver.Chrome(service=self.service, options=options)
-        except BaseException:
-            self.kill()
-            raise
-        self.driver.set_page_load_timeout(settings.page_load_timeout_s)
-        self.set_command_timeout(settings.page_load_timeout_s + COMMAND_MARGIN_S)
-        self._no_read_retries()
-
-    def _no_read_retries(self) -> None:
-        # urllib3 by default retries a command whose response timed out (3x): against a hung
-        # browser that multiplies every wait. Fail on the first read timeout instead.
-        try:
-            import urllib3
-
-            executor = self.driver.command_executor
-            executor._conn = urllib3.PoolManager(
-                timeout=executor._client_config.timeout,
-                retries=urllib3.util.Retry(total=1, connect=1, read=0, redirect=0, status=0, other=0))
-        except Exception:  # noqa: BLE001 - selenium internals changed: keep its defaults
-            log.debug("could not disable command read retries", exc_info=True)
-
-    # Selenium 4.50: each connection owns a ClientConfig whose ``timeout`` applies per request.
-    def set_command_timeout(self, seconds: float) -> None:
-        if self.driver is not None:
-            try:
-                self.driver.command_executor._client_config.timeout = seconds
-            except AttributeError:  # older selenium: class-wide setting
-                self.driver.command_executor.set_timeout(seconds)
-
-    def pids(self) -> list[int]:
-        proc = getattr(self.service, "process", None)
-        if proc is None:
-            return []
-        try:
-            root = psutil.Process(proc.pid)
-            return [root.pid] + [c.pid for c in root.children(recursive=True)]
-        except psutil.Error:
-            return []
-
-    def memory_bytes(self, pss: bool = False) -> int:
-        """Sum of RSS (or PSS: shared pages split between processes) over the process tree."""
-        total = 0
-        for pid in self.pids():
-            try:
-                proc = psutil.Process(pid)
-                total += proc.memory_full_info().pss if pss else proc.memory_info().rss
-            except (psutil.Error, AttributeError):
-                pass
-        return total
-
-    def _profile_pids(self) -> list[int]:
-        """Chrome processes using this browser's profile, even if orphaned (chromedriver gone)."""
-        marker = f"--user-data-dir={self.profile}"
-        found = []
-        for proc in psutil.process_iter(["cmdline"]):
-            try:
-                if marker in (proc.info.get("cmdline") or []):
-                    found.append(proc.pid)
-            except psutil.Error:
-                pass
-        return found
-
-    def kill(self) -> None:
-        """Kill chromedriver and every Chrome process of this browser (hung or crashed browser)."""
-        self.killed = True
-        procs = {}
-        for pid in self.pids() + self._profile_pids():
-            try:
-                proc = psutil.Process(pid)
-                procs[pid] = proc
-                for child in proc.children(recursive=True):
-                    procs[child.pid] = child
-            except psutil.Error:
-                pass
-        procs = list(procs.values())
-        for p in procs:
-            try:
-                p.kill()
-            except psutil.Error:
-                pass
-        psutil.wait_procs(procs, timeout=5)
-        self._remove_profile()
-
-    def close(self, graceful: bool = True) -> None:
-        if graceful and not self.killed and self.driver is not None:
-            self.set_command_timeout(10)
-            try:
-                self.driver.quit()
-            except Exception:  # noqa: BLE001 - fall through to kill
-                pass
-        self.kill()
-
-    def _remove_profile(self) -> None:
-        shutil.rmtree(self.profile, ignore_errors=True)
-
-
-# -- one worker -----------------------------------------------------------------------------------
-class Worker:
-    """Owns (successive) browsers; a watchdog kills the current one when a call overruns."""
-
-    def __init__(self, settings, args: list[str], number: int):
-        self.settings = settings
-        self.args = args
-        self.number = number
-        self.browser: Optional[Browser] = None
-        self._deadline: Optional[float] = None
-        self._lock = threading.Lock()
-        self.peak_rss = 0
-        self.peak_pss = 0
-
-    # watchdog interface
-    def check_deadline(self) -> None:
-        with self._lock:
-            deadline, browser = self._deadline, self.browser
-        if browser is not None and deadline is not None and time.monotonic() > deadline and not browser.killed:
-            log.warning("worker %d: %s overran its deadline; killing it", self.number, browser.id)
-            browser.kill()
-
-    def sample_memory(self, pss: bool = False) -> None:
-        browser = self.browser
-        if browser is not None and not browser.killed:
-            self.peak_rss = max(self.peak_rss, browser.memory_bytes())
-            if pss:
-                self.peak_pss = max(self.peak_pss, browser.memory_bytes(pss=True))
-
-    @contextmanager
-    def guard(self, seconds: float, margin: float = COMMAND_MARGIN_S):
-        """Limit a block of WebDriver calls to ``seconds`` (+ margin) of wall time."""
-        with self._lock:
-            self._deadline = time.monotonic() + seconds + margin
-        if self.browser is not None:
-            self.browser.set_command_timeout(seconds + margin / 2)
-        try:
-            yield
-        finally:
-            with self._lock:
-                self._deadline = None
-
-    @property
-    def driver(self):
-        return self.ensure_browser().driver
-
-    def ensure_browser(self) -> Browser:
-        if self.browser is None or self.browser.killed:
-            self.drop_browser()
-            with self._lock:
-                previous, self._deadline = self._deadline, time.monotonic() + 60 + COMMAND_MARGIN_S
-            try:
-                try:
-                    self.browser = Browser(self.settings, self.args)
-                except Exception as first:  # noqa: BLE001 - one more try, then give up
-                    log.warning("worker %d: browser failed to start (%s); retrying", self.number, _short(first))
-                    time.sleep(1)
-                    try:
-                        self.browser = Browser(self.settings, self.args)
-                    except Exception as exc:  # noqa: BLE001
-                        raise BrowserStartError(f"browser failed to start: {_short(exc)}") from exc
-            finally:
-                with self._lock:
-                    self._deadline = previous
-            log.debug("worker %d started %s", self.number, self.browser.id)
-        return self.browser
-
-    def drop_browser(self, graceful: bool = True) -> None:
-        """Close the current browser (``graceful=False``: just kill it, it may be hung)."""
-        browser, self.browser = self.browser, None
-        if browser is not None:
-            browser.close(graceful)
-
-    # -- small helpers --------------------------------------------------------------------
-    def drain_log(self) -> list[dict]:
-        events = []
-        for entry in self.driver.get_log("performance"):
-            try:
-                message = json.loads(entry["message"])["message"]
-            except (KeyError, TypeError, ValueError):
-                continue
-            if str(message.get("method", "")).startswith("Network."):
-                events.append({"method": message["method"], "params": message.get("params") or {}})
-        return events
-
-    def try_salvage_events(self) -> list[dict]:
-        """Events of a timed-out/crashed visit, if the browser still answers (short timeout)."""
-        if self.browser is None or self.browser.killed:
-            return []
-        try:
-            with self.guard(4, margin=2):
-                return self.drain_log()
-        except Exception:  # noqa: BLE001
-            return []
-
-    def reset_context(self, origins: list[str]) -> None:
-        """Fresh context for the next site: cookies, cache and the visited origins' storage."""
-        with self.guard(15):
-            driver = self.driver
-            driver.execute_cdp_cmd("Network.clearBrowserCookies", {})
-            driver.execute_cdp_cmd("Network.clearBrowserCache", {})
-            for origin in origins:
-                driver.execute_cdp_cmd("Storage.clearDataForOrigin", {"origin": origin, "storageTypes": "all"})
-            driver.get("about:blank")
-            self.drain_log()
-
-
-# -- one site -------------------------------------------------------------------------------------
 def candidate_urls(domain: str) -> list[str]:
     urls = [f"https://{domain}/"]
     if not domain.startswith("www."):
@@ -380,29 +131,6 @@ def _origin(url: str) -> Optional[str]:
     parts = urlsplit(url or "")
     if parts.scheme in ("http", "https") and parts.netloc:
         return f"{parts.scheme}://{parts.netloc}"
-    return None
-
-
-_policy_finder = None
-
-
-def _find_policy_link(anchors, base_url):
-    global _policy_finder
-    if _policy_finder is None:
-        try:
-            from transforms.survey.policy import find_policy_link as finder
-        except ImportError:  # policy module not available: trivial fallback (tests only)
-            log.warning("transforms.survey.policy.find_policy_link missing; using a trivial fallback")
-            finder = _fallback_find_policy_link
-        _policy_finder = finder
-    return _policy_finder(anchors, base_url)
-
-
-def _fallback_find_policy_link(anchors, base_url):
-    words = ("privacy", "プライバシー", "個人情報")
-    for href, text in anchors:
-        if href.startswith("http") and any(w in (text or "").lower() or w in href.lower() for w in words):
-            return href, text
     return None
 
 
@@ -445,7 +173,7 @@ class SiteVisit:
                 origins = {o for o in (_origin(u) for u in doc["redirect_chain"] + [doc["final_url"] or ""]) if o}
                 self.w.reset_context(sorted(origins))
             except Exception as exc:  # noqa: BLE001
-                log.info("%s: context reset failed (%s); new browser", domain, _short(exc))
+                log.info("%s: context reset failed (%s); new browser", domain, short_error(exc))
                 self.w.drop_browser()
         return doc
 
@@ -485,7 +213,7 @@ class SiteVisit:
                 return True
             outcome = classify_error(exc, url, killed)
             attempt["outcome"] = outcome
-            attempt["error_message"] = ("watchdog killed the hung browser; " if killed else "") + _short(exc)
+            attempt["error_message"] = ("watchdog killed the hung browser; " if killed else "") + short_error(exc)
             attempt["duration_s"] = round(time.monotonic() - t0, 3)
             round_outcomes.append(outcome)
             if first_outcome is None:
@@ -554,7 +282,7 @@ class SiteVisit:
             killed = bool(w.browser and w.browser.killed)
             outcome = classify_error(exc, doc["start_url"] or "", killed)
             doc["outcome"] = outcome if outcome in ("timeout", "crash") else "error"
-            doc["error_message"] = ("watchdog killed the hung browser after load; " if killed else "") + _short(exc)
+            doc["error_message"] = ("watchdog killed the hung browser after load; " if killed else "") + short_error(exc)
             doc["partial"] = True
             doc["attempts"][-1]["outcome"] = doc["outcome"]
             doc["attempts"][-1]["error_message"] = doc["error_message"]
@@ -567,7 +295,7 @@ class SiteVisit:
         self._policy(doc)
 
     def _policy(self, doc: dict) -> None:
-        found = _find_policy_link([tuple(a) for a in doc["anchors"]], doc["final_url"] or doc["start_url"])
+        found = find_policy_link([tuple(a) for a in doc["anchors"]], doc["final_url"] or doc["start_url"])
         if not found:
             doc["policy"] = None
             return
@@ -587,7 +315,7 @@ class SiteVisit:
         except Exception as exc:  # noqa: BLE001
             killed = bool(w.browser and w.browser.killed)
             policy["outcome"] = classify_error(exc, url, killed)
-            policy["error_message"] = _short(exc)
+            policy["error_message"] = short_error(exc)
             if policy["outcome"] == "timeout" and not killed:
                 try:  # keep what rendered so far
                     with w.guard(4, margin=2):
@@ -597,17 +325,6 @@ class SiteVisit:
 
 
 # -- the batch ------------------------------------------------------------------------------------
-def chromium_args(settings, extra_chromium_args=()) -> list[str]:
-    args = list(BASE_CHROMIUM_ARGS)
-    if settings.js_heap_limit_mb:  # a runaway page then crashes its renderer instead of eating the worker
-        args.append(f"--js-flags=--max-old-space-size={settings.js_heap_limit_mb}")
-    if settings.host_resolver_rules:
-        args.append(f"--host-resolver-rules={settings.host_resolver_rules}")
-    args += shlex.split(settings.chromium_extra_args or "")
-    args += list(extra_chromium_args or [])
-    return args
-
-
 def crawl_batch(settings, crawl_id: str, sites: list[dict], *, extra_chromium_args=(),
                 progress: Optional[Callable[[dict], None]] = None, stats: Optional[dict] = None) -> dict:
     """Visit ``sites`` (``[{"rank", "domain", "group"}]``), writing one raw doc per site.
@@ -695,7 +412,7 @@ def crawl_batch(settings, crawl_id: str, sites: list[dict], *, extra_chromium_ar
                     now = _now()
                     doc = {"crawl_id": crawl_id, "domain": site["domain"], "rank": site.get("rank"),
                            "group": site.get("group"), "visit_id": f"{crawl_id}:{site['domain']}",
-                           "outcome": classify_error(exc), "error_message": _short(exc), "retries": 0,
+                           "outcome": classify_error(exc), "error_message": short_error(exc), "retries": 0,
                            "partial": True, "started_at": now, "ended_at": now, "duration_s": 0.0,
                            "start_url": None, "final_url": None, "redirect_chain": [], "title": None,
                            "html": None, "html_size": None, "html_sha256": None, "meta_description": None,
