@@ -3,6 +3,8 @@ from datetime import datetime
 
 from airflow.sdk import Asset, Metadata, Param, dag, task
 
+from transforms.common.airflow_glue import current_key, run_stage
+
 FP_LINKS = Asset(name="fingerprint_links", uri="file:///trackscope/fingerprint/links")
 
 DOC = """
@@ -22,19 +24,6 @@ See `docs/fingerprint.md`.
 """
 
 
-def _ctx():
-    from transforms.common.airflow_glue import task_context
-    from transforms.fingerprint.settings import FingerprintSettings
-
-    return task_context("ds", FingerprintSettings)
-
-
-def _stage(name: str):
-    from transforms.fingerprint import stages
-
-    return getattr(stages, name)(*_ctx())
-
-
 @dag(
     dag_id="fingerprint_daily", schedule="@daily", start_date=datetime(2015, 1, 1), catchup=False,
     max_active_runs=1, tags=["fingerprint"], doc_md=DOC,
@@ -44,23 +33,20 @@ def _stage(name: str):
 def fingerprint_daily():
     @task
     def ingest_visits() -> dict:
-        return _stage("ingest_visits")
+        return run_stage("transforms.fingerprint.stages.ingest_visits")
 
     @task
     def check_ingest():
-        _stage("check_ingest")
+        run_stage("transforms.fingerprint.stages.check_ingest")
 
     @task(depends_on_past=True)
     def link_visits() -> dict:
-        return _stage("link_day")
+        return run_stage("transforms.fingerprint.stages.link_day")
 
     @task(outlets=[FP_LINKS])
     def check_links():
-        settings, ds = _ctx()
-        from transforms.fingerprint.stages import check_links as run
-
-        run(settings, ds)
-        yield Metadata(FP_LINKS, {"ds": ds})
+        run_stage("transforms.fingerprint.stages.check_links")
+        yield Metadata(FP_LINKS, {"ds": current_key()})
 
     ingest_visits() >> check_ingest() >> link_visits() >> check_links()
 

@@ -3,6 +3,8 @@ from datetime import datetime
 
 from airflow.sdk import Param, dag, task
 
+from transforms.common.airflow_glue import run_param, run_stage
+
 DOC = """
 ### Browser-fingerprint linking: history import
 Manual DAG to onboard an existing collection (e.g. the generator's history, or a site's past
@@ -13,13 +15,6 @@ visits are quarantined). Every day found is ingested exactly as **fingerprint_da
 linker and the device store is written for the last imported day, so that daily runs continue
 from there. Checkpoint: the last imported day's coverage and links.
 """
-
-
-def _ctx():
-    from transforms.common.airflow_glue import task_context
-    from transforms.fingerprint.settings import FingerprintSettings
-
-    return task_context("ds", FingerprintSettings)
 
 
 @dag(
@@ -34,19 +29,11 @@ def _ctx():
 def fingerprint_import():
     @task
     def import_history() -> dict:
-        from airflow.sdk import get_current_context
-
-        from transforms.fingerprint.stages import import_history as run
-
-        settings, ds = _ctx()
-        source = get_current_context()["params"].get("source") or settings.fp_input_dir
-        return run(settings, ds, source)
+        return run_stage("transforms.fingerprint.stages.import_history", run_param("source"))
 
     @task
     def check_import():
-        from transforms.fingerprint.stages import check_import as run
-
-        run(*_ctx())
+        run_stage("transforms.fingerprint.stages.check_import")
 
     import_history() >> check_import()
 

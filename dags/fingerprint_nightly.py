@@ -3,6 +3,8 @@ from datetime import datetime
 
 from airflow.sdk import Asset, Param, dag, task
 
+from transforms.common.airflow_glue import run_stage
+
 FP_REPORT = Asset(name="fingerprint_report", uri="file:///trackscope/fingerprint/report")
 
 DOC = """
@@ -23,13 +25,6 @@ For the run's date `ds`, on three disjoint windows of `fp_visits` ending at `ds`
 """
 
 
-def _ctx():
-    from transforms.common.airflow_glue import task_context
-    from transforms.fingerprint.settings import FingerprintSettings
-
-    return task_context("ds", FingerprintSettings)
-
-
 @dag(
     dag_id="fingerprint_nightly", schedule="@daily", start_date=datetime(2015, 1, 1), catchup=False,
     max_active_runs=1, tags=["fingerprint"], doc_md=DOC,
@@ -39,27 +34,19 @@ def _ctx():
 def fingerprint_nightly():
     @task
     def calibrate_and_evaluate() -> str:
-        from transforms.fingerprint.stages import calibrate_and_evaluate as run
-
-        return run(*_ctx())
+        return run_stage("transforms.fingerprint.stages.calibrate_and_evaluate")
 
     @task
     def check_calibration():
-        from transforms.fingerprint.stages import check_calibration as run
-
-        run(*_ctx())
+        run_stage("transforms.fingerprint.stages.check_calibration")
 
     @task
     def promotion_gate(version: str) -> dict:
-        from transforms.fingerprint.stages import promotion_gate as run
-
-        return run(*_ctx(), version)
+        return run_stage("transforms.fingerprint.stages.promotion_gate", version)
 
     @task(outlets=[FP_REPORT])
     def build_report() -> str:
-        from transforms.fingerprint.stages import build_report as run
-
-        return run(*_ctx())
+        return run_stage("transforms.fingerprint.stages.build_report")
 
     version = calibrate_and_evaluate()
     version >> check_calibration() >> promotion_gate(version) >> build_report()

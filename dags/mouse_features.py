@@ -3,6 +3,8 @@ from datetime import datetime
 
 from airflow.sdk import Asset, Param, dag, task
 
+from transforms.common.airflow_glue import run_stage
+
 MOUSE_FEATURES = Asset(name="mouse_features", uri="file:///trackscope/mouse/features")
 
 DOC = """
@@ -20,19 +22,6 @@ Checkpoint summaries: `_checkpoints/<name>/<ds>/summary.txt` in the lake. See do
 """
 
 
-def _ctx():
-    from transforms.common.airflow_glue import task_context
-    from transforms.mouse.settings import MouseSettings
-
-    return task_context("ds", MouseSettings)
-
-
-def _stage(name: str):
-    from transforms.mouse import stages
-
-    return getattr(stages, name)(*_ctx())
-
-
 @dag(
     dag_id="mouse_features", schedule="@daily", start_date=datetime(2026, 1, 1), catchup=False,
     max_active_runs=1, tags=["mouse"], doc_md=DOC, default_args={"owner": "trackscope", "retries": 0},
@@ -41,19 +30,19 @@ def _stage(name: str):
 def mouse_features():
     @task
     def ingest_events():
-        return _stage("ingest_events")
+        return run_stage("transforms.mouse.stages.ingest_events")
 
     @task(retries=0)
     def check_events():
-        _stage("check_events")
+        run_stage("transforms.mouse.stages.check_events")
 
     @task
     def compute_features():
-        return _stage("compute_features")
+        return run_stage("transforms.mouse.stages.compute_features")
 
     @task(retries=0, outlets=[MOUSE_FEATURES])
     def check_features():
-        _stage("check_features")
+        run_stage("transforms.mouse.stages.check_features")
 
     ingest_events() >> check_events() >> compute_features() >> check_features()
 

@@ -1,7 +1,9 @@
 """Mouse dynamics, nightly: retrain identification models, evaluate, gate, report."""
 from datetime import datetime
 
-from airflow.sdk import Param, dag, get_current_context, task
+from airflow.sdk import Param, dag, task
+
+from transforms.common.airflow_glue import run_param, run_stage
 
 DOC = """
 ### Mouse dynamics: nightly retraining
@@ -20,15 +22,8 @@ the training period the `train_days` before it (settings `trackscope_mouse_train
 """
 
 
-def _window():
-    from transforms.common.airflow_glue import task_context
-    from transforms.mouse.settings import MouseSettings
-
-    settings, ds = task_context("ds", MouseSettings)
-    params = get_current_context()["params"]
-    train = params.get("train_days") or settings.mouse_train_days
-    test = params.get("test_days") or settings.mouse_test_days
-    return settings, ds, int(train), int(test)
+def _window_stage(name: str):
+    return run_stage(f"transforms.mouse.stages.{name}", run_param("train_days"), run_param("test_days"))
 
 
 @dag(
@@ -41,29 +36,19 @@ def _window():
 def mouse_training():
     @task(retries=0)
     def check_training_window():
-        from transforms.mouse.stages import check_training_window as run
-
-        return run(*_window())
+        return _window_stage("check_training_window")
 
     @task
     def train_candidate() -> str:
-        from transforms.mouse.stages import train_candidate as run
-
-        return run(*_window())
+        return _window_stage("train_candidate")
 
     @task
     def promotion_gate(version: str) -> dict:
-        from transforms.mouse.stages import promotion_gate as run
-
-        settings, ds, _, _ = _window()
-        return run(settings, ds, version)
+        return run_stage("transforms.mouse.stages.promotion_gate", version)
 
     @task
     def build_report(decision: dict) -> str:
-        from transforms.mouse.stages import build_report as run
-
-        settings, ds, _, _ = _window()
-        return run(settings, ds)
+        return run_stage("transforms.mouse.stages.build_report")
 
     version = train_candidate()
     check_training_window() >> version

@@ -3,6 +3,8 @@ from datetime import datetime
 
 from airflow.sdk import Asset, Param, dag, task
 
+from transforms.common.airflow_glue import run_stage
+
 SURVEY_RAW = Asset(name="survey_raw_visits", uri="file:///trackscope/survey/raw_visits")
 SURVEY_REPORT = Asset(name="survey_report", uri="file:///trackscope/survey/report")
 
@@ -21,18 +23,6 @@ A failed checkpoint stops everything after it; its summary is in the task log an
 """
 
 
-def _ctx():
-    from transforms.common.airflow_glue import task_context
-
-    return task_context("crawl_id")
-
-
-def _stage(name: str):
-    from transforms.survey import stages
-
-    return getattr(stages, name)(*_ctx())
-
-
 @dag(
     dag_id="survey_analysis", schedule=[SURVEY_RAW], start_date=datetime(2026, 1, 1), catchup=False,
     tags=["survey"], doc_md=DOC, default_args={"owner": "trackscope", "retries": 0},
@@ -41,31 +31,31 @@ def _stage(name: str):
 def survey_analysis():
     @task
     def extract_crawl():
-        return _stage("extract_crawl")
+        return run_stage("transforms.survey.stages.extract_crawl", key="crawl_id")
 
     @task
     def check_extraction():
-        _stage("check_extraction")
+        run_stage("transforms.survey.stages.check_extraction", key="crawl_id")
 
     @task
     def detect_services():
-        return _stage("detect_services")
+        return run_stage("transforms.survey.stages.detect_services", key="crawl_id")
 
     @task
     def check_detection():
-        _stage("check_detection")
+        run_stage("transforms.survey.stages.check_detection", key="crawl_id")
 
     @task
     def classify_disclosures():
-        return _stage("classify_disclosures")
+        return run_stage("transforms.survey.stages.classify_disclosures", key="crawl_id")
 
     @task
     def categorize_sites():
-        return _stage("categorize_sites")
+        return run_stage("transforms.survey.stages.categorize_sites", key="crawl_id")
 
     @task(outlets=[SURVEY_REPORT])
     def build_report():
-        return _stage("build_report")
+        return run_stage("transforms.survey.stages.build_report", key="crawl_id")
 
     (extract_crawl() >> check_extraction() >> detect_services() >> check_detection()
      >> [classify_disclosures(), categorize_sites()] >> build_report())

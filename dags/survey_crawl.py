@@ -3,6 +3,8 @@ from datetime import datetime, timedelta
 
 from airflow.sdk import Asset, Metadata, Param, dag, task
 
+from transforms.common.airflow_glue import current_key, run_stage
+
 SURVEY_RAW = Asset(name="survey_raw_visits", uri="file:///trackscope/survey/raw_visits")
 NETWORK_RETRIES = {"retries": 2, "retry_delay": timedelta(minutes=1)}
 
@@ -18,12 +20,6 @@ starts **survey_analysis** for that crawl id.
 """
 
 
-def _ctx():
-    from transforms.common.airflow_glue import task_context
-
-    return task_context("crawl_id")
-
-
 @dag(
     dag_id="survey_crawl", schedule="@monthly", start_date=datetime(2026, 1, 1), catchup=False,
     max_active_runs=1, tags=["survey", "network"], doc_md=DOC,
@@ -33,24 +29,16 @@ def _ctx():
 def survey_crawl():
     @task(**NETWORK_RETRIES)
     def select_sites() -> list[list[dict]]:
-        from transforms.survey.stages import select_sites as run
-
-        return run(*_ctx())
+        return run_stage("transforms.survey.stages.select_sites", key="crawl_id")
 
     @task(**NETWORK_RETRIES, execution_timeout=timedelta(hours=6), max_active_tis_per_dag=4)
     def crawl_batch(batch: list[dict]) -> dict:
-        from transforms.survey.stages import crawl
-
-        settings, crawl_id = _ctx()
-        return crawl(settings, crawl_id, batch)
+        return run_stage("transforms.survey.stages.crawl", batch, key="crawl_id")
 
     @task(retries=0, outlets=[SURVEY_RAW])
     def check_crawl():
-        from transforms.survey.stages import check_crawl as run
-
-        settings, crawl_id = _ctx()
-        outcomes = run(settings, crawl_id)
-        yield Metadata(SURVEY_RAW, {"crawl_id": crawl_id, "outcomes": outcomes})
+        outcomes = run_stage("transforms.survey.stages.check_crawl", key="crawl_id")
+        yield Metadata(SURVEY_RAW, {"crawl_id": current_key("crawl_id"), "outcomes": outcomes})
 
     crawl_batch.expand(batch=select_sites()) >> check_crawl()
 

@@ -32,8 +32,32 @@ def run_key(context, param: str = "crawl_id") -> str:
     return logical.strftime("%Y-%m-%d") if logical else context["ds"]
 
 
-def task_context(param: str = "crawl_id", cls=None):
-    """(settings, partition key) for the running task: the pair every stage function takes."""
+def current_key(param: str = "ds") -> str:
+    """The partition the running task works on (see :func:`run_key`)."""
     from airflow.sdk import get_current_context
 
-    return runtime_settings(cls), run_key(get_current_context(), param)
+    return run_key(get_current_context(), param)
+
+
+def task_context(param: str = "crawl_id", cls=None):
+    """(settings, partition key) for the running task: the pair every stage function takes."""
+    return runtime_settings(cls), current_key(param)
+
+
+def run_param(name: str):
+    """A parameter of the running DAG run (``None`` when not given)."""
+    from airflow.sdk import get_current_context
+
+    return (get_current_context().get("params") or {}).get(name)
+
+
+def run_stage(stage: str, *args, key: str = "ds"):
+    """Run ``stage`` ("transforms.<domain>.stages.<function>") as the current task:
+    ``function(settings, partition, *args)``. The module is imported here, at run time, so DAG
+    files stay cheap to parse; its ``SETTINGS`` class is loaded with Airflow Variables over the
+    environment and the partition is the run's ``key`` param, asset event or logical date."""
+    import importlib
+
+    module_name, _, function = stage.rpartition(".")
+    module = importlib.import_module(module_name)
+    return getattr(module, function)(*task_context(key, module.SETTINGS), *args)

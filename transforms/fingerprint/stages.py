@@ -23,6 +23,7 @@ from transforms.fingerprint.settings import FingerprintSettings
 from transforms.fingerprint.table import VisitTable
 
 log = logging.getLogger(__name__)
+SETTINGS = FingerprintSettings  # what the DAGs load for these stages
 LINKER = "fp_linker"
 
 
@@ -85,11 +86,11 @@ def check_links(settings: FingerprintSettings, ds: str) -> None:
     checkpoints.after_linking(lake, ds, lake.read_partition(schemas.VISITS, ds), lake.read_partition(schemas.LINKS, ds))
 
 
-def import_history(settings: FingerprintSettings, ds: str, source: str) -> dict:
+def import_history(settings: FingerprintSettings, ds: str, source: str | None = None) -> dict:
     """Onboard a history (a folder of daily files, or one file) in one run: every day is
     ingested exactly as the daily DAG would, then all visits are linked in time order and the
     store snapshot is written for the last day (later daily runs continue from it)."""
-    path = Path(source)
+    path = Path(source or settings.fp_input_dir)
     files = sorted(p for p in path.iterdir() if p.suffix in ingest.SUFFIXES) if path.is_dir() else [path]
     quarantine, records = Quarantine("import"), []
     for file in files:

@@ -17,6 +17,7 @@ from transforms.mouse import balabit, checkpoints, features, learn, recorder, re
 from transforms.mouse.settings import MouseSettings
 
 log = logging.getLogger(__name__)
+SETTINGS = MouseSettings  # what the DAGs load for these stages
 REGISTRY = "mouse_identification"
 
 
@@ -70,9 +71,10 @@ def periods(ds: str, train_days: int, test_days: int) -> tuple[list[str], list[s
     return train, test
 
 
-def _window_frames(settings: MouseSettings, ds: str, train_days: int, test_days: int):
+def _window_frames(settings: MouseSettings, ds: str, train_days: int | None, test_days: int | None):
+    """Session and action frames of the two periods (sizes default to the settings)."""
     lake = settings.lake
-    train, test = periods(ds, train_days, test_days)
+    train, test = periods(ds, int(train_days or settings.mouse_train_days), int(test_days or settings.mouse_test_days))
     have = set(lake.partitions(schemas.ACTIONS))
     train, test = [d for d in train if d in have], [d for d in test if d in have]
     read = lambda spec, days: lake.read(spec, days) if days else lake.read(spec, [])  # noqa: E731
@@ -80,7 +82,8 @@ def _window_frames(settings: MouseSettings, ds: str, train_days: int, test_days:
             read(schemas.ACTIONS, train), read(schemas.ACTIONS, test))
 
 
-def check_training_window(settings: MouseSettings, ds: str, train_days: int, test_days: int) -> dict:
+def check_training_window(settings: MouseSettings, ds: str, train_days: int | None = None,
+                          test_days: int | None = None) -> dict:
     train, test, s_train, s_test, _, _ = _window_frames(settings, ds, train_days, test_days)
     checkpoints.training_window(settings.lake, ds, s_train.assign(period="train"), s_test.assign(period="test"))
     return {"train_days": train, "test_days": test}
@@ -95,7 +98,7 @@ def _gate_window(evaluation: dict, wanted: int) -> int:
     return wanted if wanted in available else max([k for k in available if k <= wanted] or available[:1])
 
 
-def train_candidate(settings: MouseSettings, ds: str, train_days: int, test_days: int) -> str:
+def train_candidate(settings: MouseSettings, ds: str, train_days: int | None = None, test_days: int | None = None) -> str:
     """Fit every model on the training period, evaluate on the test period, save the best action
     model (by verification AUC at the gate's window size) as a registry candidate."""
     lake = settings.lake

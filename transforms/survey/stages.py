@@ -16,6 +16,7 @@ from transforms.survey.detect import load_signatures
 from transforms.survey.detect import detect as detect_frame
 
 log = logging.getLogger(__name__)
+SETTINGS = Settings  # what the DAGs load for these stages
 
 
 def select_sites(settings: Settings, crawl_id: str) -> list[list[dict]]:
