@@ -7,6 +7,7 @@ linking); ``same_device(a, b)`` on two visit records. Methods whose rule fixes t
 """
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,7 +23,7 @@ class Decision:
     same: bool
 
 
-class Method:
+class Method(ABC):
     name = ""
     default_threshold = 0.0
     calibrated = True  # threshold chosen on the training window
@@ -40,8 +41,9 @@ class Method:
     def fit(self, table: VisitTable, i: np.ndarray, j: np.ndarray, same: np.ndarray) -> "Method":
         return self
 
+    @abstractmethod
     def scores(self, table: VisitTable, i: np.ndarray, j: np.ndarray) -> np.ndarray:
-        raise NotImplementedError
+        """Scores of the visit pairs (i[k], j[k]) of ``table``."""
 
     def same_device(self, a: dict, b: dict) -> Decision:
         table = VisitTable(prepare_records([a, b]))
