@@ -1,26 +1,31 @@
 """Member-ID estimation benchmark: in-process latency with the candidate index vs scoring every
 stored access (the paper's method, the baseline), and API throughput on loopback.
 
-    python bench/member_id_estimation.py --members 100000 --days 10 --api-requests 2000
+    python bench/member_id_estimation.py --members 100000 --days 10 --api-requests 4000
 
-Data: synthetic (transforms/member_id/generator.py); the model is a GBM on 50k pairs (accuracy is
-not the point here). Traffic goes to 127.0.0.1 only; the load generator is bounded in count and time.
+Data: synthetic (transforms/member_id/generator.py): ``--days`` days form the store (at most
+``--per-member`` most recent accesses per member, as the served estimator keeps), the next day
+gives the queries. The model is a GBM on 50k pairs (accuracy is not the point here).
+API: the app runs under uvicorn in a child process (SQLite request store, its background
+workers), the load generator here keeps ``--api-concurrency`` clients busy, each doing a POST and
+a long-poll GET of the result. Traffic goes to 127.0.0.1 only; the load is bounded in count and time.
 """
 import argparse
+import asyncio
 import os
 import resource
+import subprocess
 import sys
 import tempfile
-import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
 
 from transforms.member_id import features, training  # noqa: E402
 from transforms.member_id.enrich import enrich  # noqa: E402
@@ -29,14 +34,27 @@ from transforms.member_id.generator import Generator  # noqa: E402
 from transforms.member_id.geo import GeoLookup  # noqa: E402
 
 
-def rss_mb() -> float:
+def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def rss_mb(pid="self", field="VmRSS") -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def cpu_seconds(pid) -> float:
+    """User + system CPU time of a process so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def timed(label, fn):
     started = time.perf_counter()
     out = fn()
-    print(f"{label}: {time.perf_counter() - started:.1f}s (peak RSS {rss_mb():.0f} MB)", flush=True)
+    print(f"{label}: {time.perf_counter() - started:.1f}s (RSS {rss_mb():.0f} MB)", flush=True)
     return out
 
 
@@ -44,102 +62,180 @@ def build(members: int, days: int, work: Path):
     gen = Generator(members, days + 1, date(2026, 3, 1), seed=11)
     gen.write_geo(str(work / "City.mmdb"), str(work / "ISP.mmdb"))
     geo = GeoLookup(str(work / "City.mmdb"), str(work / "ISP.mmdb"))
-    frames = []
-    for day in range(days + 1):
-        recs = gen.day_records(day)
-        frames.append(pd.DataFrame(recs, columns=["member_id", "ts", "ip", "user_agent"]))
-    stored = enrich(pd.concat(frames[:-1], ignore_index=True), geo)
-    queries = enrich(frames[-1], geo)
-    return stored, queries, geo
+    enriched = [enrich(pd.DataFrame(gen.day_records(day), columns=["member_id", "ts", "ip", "user_agent"]), geo)
+                for day in range(days + 1)]
+    return pd.concat(enriched[:-1], ignore_index=True), enriched[-1]
 
 
 def latency(estimator, queries, n, rng):
-    rows = rng.choice(len(queries), n, replace=False)
+    rows = rng.choice(len(queries), min(n, len(queries)), replace=False)
     times = []
     for i in rows:
+        one = queries.iloc[[i]]
         started = time.perf_counter()
-        estimator.estimate(queries.iloc[[i]])
+        estimator.estimate(one)
         times.append((time.perf_counter() - started) * 1000)
     return np.percentile(times, [50, 95, 99])
 
 
-def api_throughput(estimator, work: Path, geo_paths, requests: int, concurrency: int, seconds: float, queries):
-    import httpx
-    import uvicorn
+class EveryStoredAccess:
+    """Stands in for the candidate index: one query's candidates are the whole store."""
 
+    def __init__(self, size: int):
+        self.size = size
+
+    def lookup(self, keys):
+        assert len(keys) == 1
+        return np.zeros(self.size, np.int64), np.arange(self.size, dtype=np.int64), np.array([0, self.size])
+
+
+def start_server(estimator, work: Path, port: int) -> tuple[subprocess.Popen, str]:
     from transforms.common.lake import Lake
     from transforms.common.models import ModelRegistry
     from transforms.member_id.api import db
-    from transforms.member_id.api.app import create_app
 
     lake_uri = (work / "lake").as_uri()
     registry = ModelRegistry(Lake(lake_uri), "member_id")
     registry.promote(registry.save(estimator, {}, {}, {"decision_accuracy": 0.0}), "bench")
-    app = create_app(f"sqlite:///{work / 'api.sqlite'}", lake_uri, *geo_paths, workers=2, reload_s=60)
-    key = db.create_key(app.state.engine, "bench", rate_per_minute=10**9)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=8765, log_level="warning"))
-    threading.Thread(target=server.run, daemon=True).start()
-    while not server.started:
-        time.sleep(0.05)
-    sample = queries.sample(min(requests, len(queries)), replace=requests > len(queries), random_state=1)
-    bodies = [{"ip": r.ip, "access_time": r.ts.isoformat(), "user_agent": r.user_agent} for r in sample.itertuples()]
-    deadline = time.time() + seconds
-    headers = {"X-API-Key": key}
+    db_url = f"sqlite:///{work / 'api.sqlite'}"
+    engine = db.connect(db_url)
+    key = db.create_key(engine, "bench", rate_per_minute=10**9)
+    engine.dispose()
+    env = {**os.environ, "PYTHONPATH": str(REPO), "TRACKSCOPE_LAKE_URI": lake_uri, "TRACKSCOPE_MID_API_DB_URL": db_url,
+           "TRACKSCOPE_MID_CITY_MMDB": str(work / "City.mmdb"), "TRACKSCOPE_MID_ISP_MMDB": str(work / "ISP.mmdb"),
+           "TRACKSCOPE_MID_API_WORKERS": "2", "TRACKSCOPE_MID_API_RELOAD_S": "600"}
+    server = subprocess.Popen([sys.executable, "-m", "uvicorn", "transforms.member_id.api.app:create_app_from_settings",
+                               "--factory", "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
+                               "--timeout-keep-alive", "60"],
+                              env=env, cwd=str(REPO))
+    return server, key
 
-    def one(body):
-        with httpx.Client(base_url="http://127.0.0.1:8765", headers=headers, timeout=30) as c:
-            url = c.post("/v1/estimations", json=body).json()["result_url"]
-            while time.time() < deadline:
-                if c.get(url).json()["status"] != "processing":
-                    return True
-                time.sleep(0.02)
-        return False
 
-    started = time.perf_counter()
-    with ThreadPoolExecutor(concurrency) as pool:
-        done = sum(pool.map(one, bodies))
-    elapsed = time.perf_counter() - started
-    server.should_exit = True
-    return done, elapsed
+async def load(bodies, key: str, port: int, concurrency: int, seconds: float) -> tuple[int, int, list, float]:
+    """POST each body and long-poll its result, ``concurrency`` at a time, until done or ``seconds``.
+    aiohttp (installed with geoip2) keeps the generator's own CPU cost per request low."""
+    import aiohttp
+
+    deadline = time.monotonic() + seconds
+    queue = list(reversed(bodies))
+    done, failed, round_trips, gets = 0, 0, [], 0
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    async with aiohttp.ClientSession(f"http://127.0.0.1:{port}", headers={"X-API-Key": key}, connector=connector,
+                                     timeout=aiohttp.ClientTimeout(total=30)) as session:
+        async def one_client():
+            nonlocal done, failed, gets
+            while queue and time.monotonic() < deadline:
+                body, started = queue.pop(), time.monotonic()
+                try:
+                    async with session.post("/v1/estimations", json=body) as response:
+                        url = (await response.json())["result_url"]
+                    while time.monotonic() < deadline:
+                        async with session.get(url, params={"wait": "5"}) as response:
+                            status = (await response.json())["status"]
+                        gets += 1
+                        if status != "processing":
+                            done += status == "success"
+                            failed += status == "error"
+                            round_trips.append((time.monotonic() - started) * 1000)
+                            break
+                except aiohttp.ClientError as exc:
+                    print(f"client error (round trip not counted): {exc!r}", flush=True)
+
+        started = time.perf_counter()
+        await asyncio.gather(*(one_client() for _ in range(concurrency)))
+    print(f"load generator: {gets / max(1, len(round_trips)):.2f} result GETs per round trip", flush=True)
+    return done, failed, round_trips, time.perf_counter() - started
+
+
+def api_throughput(estimator, work: Path, queries, requests: int, concurrency: int, seconds: float, port: int):
+    import httpx
+
+    server, key = start_server(estimator, work, port)
+    try:
+        started = time.monotonic()
+        while time.monotonic() - started < 600:  # the server loads the promoted model on its first health check
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/health", timeout=600).json()["model_version"]:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.5)
+                if server.poll() is not None:
+                    raise RuntimeError("the API server exited")
+        print(f"API server up with the model in {time.monotonic() - started:.1f}s (RSS {rss_mb(server.pid):.0f} MB)",
+              flush=True)
+        sample = queries.sample(requests + 200, replace=requests + 200 > len(queries), random_state=1)
+        bodies = [{"ip": r.ip, "access_time": r.ts.isoformat(), "user_agent": r.user_agent} for r in sample.itertuples()]
+        asyncio.run(load(bodies[:200], key, port, concurrency, 60))  # warm-up: GeoIP readers, UA cache, SQLite
+        cpu_before = cpu_seconds(server.pid), cpu_seconds(os.getpid())
+        done, failed, trips, elapsed = asyncio.run(load(bodies[200:], key, port, concurrency, seconds))
+        cpu = [(cpu_seconds(pid) - before) * 1000 / max(1, done + failed)
+               for pid, before in zip((server.pid, os.getpid()), cpu_before)]
+        print(f"CPU per estimation: API server {cpu[0]:.1f} ms, load generator {cpu[1]:.1f} ms", flush=True)
+        return done, failed, trips, elapsed, rss_mb(server.pid, "VmHWM")
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
 
 
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--members", type=int, default=100_000)
     parser.add_argument("--days", type=int, default=10)
-    parser.add_argument("--latency-queries", type=int, default=300)
-    parser.add_argument("--baseline-queries", type=int, default=10)
-    parser.add_argument("--api-requests", type=int, default=2000)
-    parser.add_argument("--api-concurrency", type=int, default=32)
+    parser.add_argument("--per-member", type=int, default=30, help="stored accesses kept per member (as served)")
+    parser.add_argument("--max-candidates", type=int, default=400)
+    parser.add_argument("--latency-queries", type=int, default=500)
+    parser.add_argument("--baseline-queries", type=int, default=5)
+    parser.add_argument("--api-requests", type=int, default=4000)
+    parser.add_argument("--api-concurrency", type=int, default=64)
     parser.add_argument("--api-seconds", type=float, default=60)
+    parser.add_argument("--api-port", type=int, default=8765)
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="mid-bench-"))
-    stored, queries, geo = timed("generate + enrich", lambda: build(args.members, args.days, work))
-    store = usable_store(stored, per_member=10**6)
+    stored, queries = timed("generate + enrich", lambda: build(args.members, args.days, work))
+    store = usable_store(stored, per_member=args.per_member)
+    del stored
     queries = queries[(queries["member_id"] != "") & (queries["missing_fields"] == "")].reset_index(drop=True)
-    print(f"store: {len(store)} accesses of {store['member_id'].nunique()} members; {len(queries)} query accesses")
+    print(f"store: {len(store)} accesses of {store['member_id'].nunique()} members (at most {args.per_member} each);"
+          f" {len(queries)} query accesses of the next day", flush=True)
     table = timed("group stats + features", lambda: features.feature_table(store, features.GroupStats().fit(store)))
     sampler = training.PairSampler(store, table)
     model = timed("train gbm (50k pairs)", lambda: training.train_gbm(
         sampler, 50_000, 25_000, 1.0, 1, 50_000, features.pair_feature_names(table)))
-    estimator = timed("build estimator (stats, index)", lambda: Estimator(model, store, threshold=0.5, max_candidates=400))
+    del sampler, table
+    estimator = timed("build estimator (stats, features, index)",
+                      lambda: Estimator(model, store, threshold=0.5, max_candidates=args.max_candidates))
+    print(f"estimator arrays: {estimator.nbytes() / 2**20:.0f} MB (features {estimator.table.numbers.nbytes / 2**20:.0f}"
+          f" + {estimator.table.strings.nbytes / 2**20:.0f} MB, index {estimator.index.nbytes() / 2**20:.0f} MB);"
+          f" bench process RSS {rss_mb():.0f} MB, peak {peak_rss_mb():.0f} MB", flush=True)
+
     rng = np.random.default_rng(0)
+    estimator.estimate(queries.iloc[:20])  # warm-up
     p50, p95, p99 = latency(estimator, queries, args.latency_queries, rng)
-    print(f"indexed estimation latency over {args.latency_queries} queries: p50 {p50:.1f} ms, p95 {p95:.1f} ms, p99 {p99:.1f} ms")
+    print(f"indexed estimation latency, one query per call, {args.latency_queries} queries: "
+          f"p50 {p50:.1f} ms, p95 {p95:.1f} ms, p99 {p99:.1f} ms", flush=True)
+    batch = queries.iloc[:640]
+    started = time.perf_counter()
+    for start in range(0, len(batch), 64):
+        estimator.estimate(batch.iloc[start:start + 64])
+    print(f"in-process batches of 64: {len(batch) / (time.perf_counter() - started):.0f} estimations/s", flush=True)
+
+    if args.api_requests:
+        done, failed, trips, elapsed, server_mb = api_throughput(
+            estimator, work, queries, args.api_requests, args.api_concurrency, args.api_seconds, args.api_port)
+        p50_trip, p95_trip = np.percentile(trips, [50, 95]) if trips else (float("nan"),) * 2
+        print(f"API (uvicorn child process on 127.0.0.1, SQLite, 2 workers, {args.api_concurrency} clients, POST + "
+              f"long-poll GET): {done + failed}/{args.api_requests} round trips in {elapsed:.1f}s = "
+              f"{(done + failed) / elapsed:.0f} estimations/s ({failed} answered error); round trip p50 "
+              f"{p50_trip:.0f} ms, p95 {p95_trip:.0f} ms; server peak RSS {server_mb:.0f} MB", flush=True)
+
     brute = Estimator.__new__(Estimator)
     brute.__dict__.update(estimator.__dict__)
-    everything = np.arange(len(store))
-    brute.index = type("AllRows", (), {"candidates": lambda self, keys: everything})()
+    brute.index = EveryStoredAccess(len(store))
     b50, b95, _ = latency(brute, queries, args.baseline_queries, rng)
-    print(f"baseline (score every stored access) over {args.baseline_queries} queries: p50 {b50:.0f} ms, p95 {b95:.0f} ms"
-          f" -> index speed-up x{b50 / p50:.0f} (p50)")
-    print(f"peak RSS after indexing: {rss_mb():.0f} MB")
-    if args.api_requests:
-        done, elapsed = api_throughput(estimator, work, (str(work / "City.mmdb"), str(work / "ISP.mmdb")),
-                                       args.api_requests, args.api_concurrency, args.api_seconds, queries)
-        print(f"API (uvicorn on 127.0.0.1, SQLite, 2 workers, {args.api_concurrency} clients): {done}/{args.api_requests}"
-              f" round trips in {elapsed:.1f}s = {done / elapsed:.0f} estimations/s")
-    print(f"peak RSS: {rss_mb():.0f} MB")
+    print(f"baseline (score every stored access) over {args.baseline_queries} queries: p50 {b50:.0f} ms, "
+          f"p95 {b95:.0f} ms -> index speed-up x{b50 / p50:.0f} (p50)")
+    print(f"bench process peak RSS (incl. baseline's {len(store)}-pair scoring): {peak_rss_mb():.0f} MB")
+    print(f"load average (1, 5, 15 min): {' '.join(Path('/proc/loadavg').read_text().split()[:3])}")
 
 
 if __name__ == "__main__":

@@ -79,7 +79,8 @@ def test_round_trip_errors_validation_usage(trained, db_url, caplog):
 
         accepted = client.post("/v1/estimations", json=access, headers=headers)
         assert accepted.status_code == 202 and accepted.json()["status"] == "processing"
-        body = wait_result(client, accepted.json()["key"], headers)
+        assert client.get(f"{accepted.json()['result_url']}?wait=31", headers=headers).status_code == 422
+        body = client.get(f"{accepted.json()['result_url']}?wait=20", headers=headers).json()  # long poll
         assert body["status"] == "success" and body["model_version"]
         assert body["member_id"] == "" or body["member_id"].startswith("m")
 
@@ -98,17 +99,31 @@ def test_round_trip_errors_validation_usage(trained, db_url, caplog):
     assert access["ip"] not in logged and access["user_agent"] not in logged
 
 
-def test_rate_limit_answers_429_with_retry_after(trained, db_url):
-    app = make_app(trained, db_url, workers=0)
-    raw = db.create_key(app.state.engine, "small", rate_per_minute=3)
+def away_from_minute_end(margin_s=10.0):
+    """Limits count per clock minute: start a limit test early enough in one."""
+    left = 60 - time.time() % 60
+    if left < margin_s:
+        time.sleep(left + 0.1)
+
+
+def test_rate_limit_holds_across_processes_and_restarts(trained, db_url):
+    away_from_minute_end()
+    first, second = make_app(trained, db_url, workers=0), make_app(trained, db_url, workers=0)  # two API processes
+    raw = db.create_key(first.state.engine, "small", rate_per_minute=3)
     headers = {"X-API-Key": raw}
-    with TestClient(app) as client:
-        codes = [client.post("/v1/estimations", json=known_access(trained), headers=headers) for _ in range(5)]
+    with TestClient(first) as one, TestClient(second) as two:
+        codes = [c.post("/v1/estimations", json=known_access(trained), headers=headers) for c in (one, two, one, two, one)]
         assert [c.status_code for c in codes] == [202, 202, 202, 429, 429]
         limited = [c for c in codes if c.status_code == 429]
-        assert limited and 1 <= int(limited[0].headers["Retry-After"]) <= 60
-        usage = client.get("/v1/usage", headers=headers).json()
-        assert usage["accepted"] + usage["limited"] == 5 and usage["limited"] == len(limited)
+        assert 1 <= int(limited[0].headers["Retry-After"]) <= 60
+        usage = two.get("/v1/usage", headers=headers).json()
+        assert usage["accepted"] == 3 and usage["limited"] == 2
+    first.state.engine.dispose()
+    restarted = make_app(trained, db_url, workers=0)
+    with TestClient(restarted) as client:
+        assert client.post("/v1/estimations", json=known_access(trained), headers=headers).status_code == 429
+        other = db.create_key(restarted.state.engine, "other", rate_per_minute=3)  # limits are per key
+        assert client.post("/v1/estimations", json=known_access(trained), headers={"X-API-Key": other}).status_code == 202
 
 
 def test_requests_survive_a_restart_and_are_done_once(trained, db_url):
@@ -131,6 +146,17 @@ def test_requests_survive_a_restart_and_are_done_once(trained, db_url):
         rows = {r.key: r for r in conn.execute(sa.select(db.requests))}
     assert rows[keys[0]].attempts == 2 and all(rows[k].attempts == 1 for k in keys[1:])
     assert db.finish(second.state.engine, "dead-worker", [{"key": keys[0], "status": "error"}]) == 0
+
+
+def test_workers_claim_at_most_a_batch_oldest_first(db_url):
+    engine = db.connect(db_url)
+    key_id = db.find_key(engine, db.create_key(engine, "shop"))["id"]
+    keys = [db.submit(engine, key_id, 100, "23.0.0.1", "2026-03-01T00:00:00+00:00", "ua")[0] for _ in range(5)]
+    first, second = db.claim(engine, "w1", 3, 60), db.claim(engine, "w2", 3, 60)
+    assert [r["key"] for r in first] == keys[:3] and [r["key"] for r in second] == keys[3:]
+    assert db.claim(engine, "w3", 3, 60) == []
+    assert db.finish(engine, "w1", [{"key": r["key"], "status": "success"} for r in first + second]) == 3
+    engine.dispose()
 
 
 def test_newly_promoted_model_is_served_without_restart(trained, db_url):

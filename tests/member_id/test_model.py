@@ -1,11 +1,14 @@
 """Pair sampling, the vote rule and the whole retraining stage chain on generated logs."""
+import io
+
+import joblib
 import numpy as np
-import pandas as pd
+import pytest
 
 from transforms.common.models import ModelRegistry
 from transforms.member_id import features, stages
 from transforms.member_id.estimator import top3_vote, usable_store
-from transforms.member_id.training import PairSampler
+from transforms.member_id.training import PairModel, PairSampler
 
 from .conftest import DAY_NAMES
 
@@ -52,13 +55,50 @@ def test_retraining_chain_reports_and_promotes(trained):
     assert all(r.status == "error" and "could not derive" in r.reason for r in errors)
 
 
-def test_gate_refuses_a_worse_candidate(trained):
-    settings, _, _ = trained
+class CannotTellMembersApart:
+    """A pair classifier that gives every pair the same likelihood."""
+
+    def predict_proba(self, X):
+        return np.tile([0.5, 0.5], (len(X), 1))
+
+
+def test_gate_compares_on_the_same_days_and_refuses_a_worse_model(trained):
+    settings = trained[0]
     registry = ModelRegistry(settings.lake, stages.MODEL_NAME)
-    current = registry.current_version()
-    worse = registry.save({"dummy": True}, {}, {}, {"decision_accuracy": -1.0})
-    assert not registry.gate(worse, "decision_accuracy", True, settings.mid_gate_tolerance).promoted
-    assert registry.current_version() == current
+    original = registry.current_version()
+    good = registry.load(original).model
+    # the promoted model's stored metric understates it: comparing stored metrics would let anything through
+    meta = registry.meta(original)
+    understated = registry.save(registry.load(original), meta["params"], meta["data_window"],
+                                {**meta["metrics"], "decision_accuracy": 0.0})
+    registry.promote(understated, "test: a model whose own test day was hard")
+    ds = DAY_NAMES[-2]
+    stages.train_models(settings, ds)
+    try:
+        worse = PairModel("gbm", CannotTellMembersApart(), good.feature_names)
+        settings.lake.write_bytes(f"member_id/runs/ds={ds}/pair_models.pkl", _pickled({"gbm": worse, "mlp": worse}))
+        stages.evaluate_models(settings, ds)
+        refused = stages.promotion_gate(settings, ds)
+        candidate_value = registry.meta(refused["version"])["metrics"]["decision_accuracy"]
+        assert not refused["promoted"] and registry.current_version() == understated
+        assert refused["current_value_same_days"] > candidate_value + settings.mid_gate_tolerance > 0.0
+        report = settings.lake.read_json(f"reports/member_id/ds={ds}/metrics.json")
+        assert report["current_model_same_days"]["version"] == understated
+
+        # the promoted model's own classifier as the candidate ties with it on the same days
+        settings.lake.write_bytes(f"member_id/runs/ds={ds}/pair_models.pkl", _pickled({"gbm": good, "mlp": good}))
+        stages.evaluate_models(settings, ds)
+        same = stages.promotion_gate(settings, ds)
+        assert same["promoted"] and same["current_value_same_days"] == pytest.approx(
+            registry.meta(same["version"])["metrics"]["decision_accuracy"])
+    finally:
+        registry.promote(original, "test restores the previous model")
+
+
+def _pickled(obj) -> bytes:
+    buffer = io.BytesIO()
+    joblib.dump(obj, buffer)
+    return buffer.getvalue()
 
 
 def test_checkpoints_pass_on_generated_days(trained):

@@ -76,15 +76,19 @@ class ModelRegistry:
         self.lake.write_json(f"{self.base}/current.json", {
             "version": version, "promoted_at": datetime.now(timezone.utc).isoformat(), "reason": reason})
 
-    def gate(self, candidate: str, metric: str, higher_is_better: bool = True, tolerance: float = 0.0) -> GateDecision:
+    def gate(self, candidate: str, metric: str, higher_is_better: bool = True, tolerance: float = 0.0,
+             current_value: float | None = None) -> GateDecision:
         """Promote ``candidate`` unless its ``metric`` is worse than the current model's by more
-        than ``tolerance`` (absolute). The first model is promoted. Every decision is logged."""
+        than ``tolerance`` (absolute). The first model is promoted. Every decision is logged.
+        ``current_value``: the current model re-measured on the candidate's held-out data, when
+        the caller did that (default: the figure stored with the current model)."""
         current = self.current_version()
         value = float(self.meta(candidate)["metrics"][metric])
         if current is None:
             decision = GateDecision(True, candidate, None, metric, value, None, "no current model")
         else:
-            current_value = float(self.meta(current)["metrics"][metric])
+            if current_value is None:
+                current_value = float(self.meta(current)["metrics"][metric])
             margin = (value - current_value) if higher_is_better else (current_value - value)
             promoted = margin >= -tolerance
             verdict = "not worse than" if promoted else "worse than"

@@ -13,8 +13,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from transforms.member_id.candidates import CandidateIndex, block_keys
+from transforms.member_id.candidates import CandidateIndex
 from transforms.member_id.features import GroupStats, feature_table, pair_vectors
+from transforms.member_id.query import QUERY_COLUMNS, QueryEncoder, query_columns
 from transforms.member_id.training import PairModel
 
 log = logging.getLogger(__name__)
@@ -51,27 +52,35 @@ class Estimate:
 
 
 class Estimator:
-    def __init__(self, model: PairModel, store: pd.DataFrame, threshold: float = 0.5, max_candidates: int = 400):
+    """Holds the store's feature arrays, group statistics and candidate index, computed once;
+    a batch of queries is then encoded, looked up and scored with numpy and one model call."""
+
+    def __init__(self, model: PairModel, store: pd.DataFrame, threshold: float = 0.5, max_candidates: int = 400,
+                 block_per_member: int = 1):
         started = time.perf_counter()
         self.model, self.threshold = model, threshold
         self.store_members = store["member_id"].to_numpy(dtype=object)
         self.stats = GroupStats().fit(store)
         self.table = feature_table(store, self.stats)
-        self.index = CandidateIndex(store, max_candidates)
+        self.encoder = QueryEncoder(self.stats)
+        self.index = CandidateIndex(store, max_candidates, block_per_member)
         self.window = (str(store["ts"].min()), str(store["ts"].max()))
-        log.info("estimator: %d stored accesses of %d members indexed in %.1fs", len(store),
-                 len(set(self.store_members)), time.perf_counter() - started)
+        log.info("estimator: %d stored accesses of %d members indexed in %.1fs (%.0f MB of arrays)", len(store),
+                 len(set(self.store_members)), time.perf_counter() - started, self.nbytes() / 2**20)
 
-    def score(self, queries: pd.DataFrame) -> list[tuple[np.ndarray, np.ndarray]]:
-        """(candidate rows, likelihoods) per query (enriched rows with every field derived)."""
-        table = feature_table(queries, self.stats)
-        keys = block_keys(queries)
-        cands = [self.index.candidates(keys[i]) for i in range(len(queries))]
-        ia = np.concatenate([np.full(len(c), i) for i, c in enumerate(cands)]) if cands else np.empty(0, int)
-        ib = np.concatenate(cands) if cands else np.empty(0, int)
-        likes = self.model.likelihood(pair_vectors(table, ia.astype(np.int64), self.table, ib.astype(np.int64)))
-        bounds = np.cumsum([0] + [len(c) for c in cands])
-        return [(cands[i], likes[bounds[i]:bounds[i + 1]]) for i in range(len(queries))]
+    def nbytes(self) -> int:
+        """Memory held by the store-side arrays (features, index, member ids' pointers)."""
+        return (self.table.strings.nbytes + self.table.numbers.nbytes + self.index.nbytes()
+                + self.store_members.nbytes)
+
+    def score(self, queries) -> list[tuple[np.ndarray, np.ndarray]]:
+        """(candidate rows, likelihoods) per query: enriched rows with every field derived, as a
+        DataFrame or as arrays by column name (:data:`query.QUERY_COLUMNS`)."""
+        columns = query_columns(queries) if isinstance(queries, pd.DataFrame) else queries
+        table, keys = self.encoder.encode(columns)
+        ia, ib, bounds = self.index.lookup(keys)
+        likes = self.model.likelihood(pair_vectors(table, ia, self.table, ib))
+        return [(ib[bounds[i]:bounds[i + 1]], likes[bounds[i]:bounds[i + 1]]) for i in range(len(keys))]
 
     def decide(self, rows: np.ndarray, likes: np.ndarray, threshold: float | None = None) -> Estimate:
         threshold = self.threshold if threshold is None else threshold
@@ -80,14 +89,19 @@ class Estimator:
         member, like = top3_vote(self.store_members[rows], likes)
         return Estimate("success", str(member), like, candidates=len(rows))
 
-    def estimate(self, queries: pd.DataFrame) -> list[Estimate]:
-        """One result per enriched query row; rows missing a required field get status error."""
-        results: list = [None] * len(queries)
-        missing = queries["missing_fields"].fillna("").to_numpy()
+    def estimate(self, queries) -> list[Estimate]:
+        """One result per enriched query row (a DataFrame, or arrays by column name with
+        ``missing_fields`` as from :func:`enrich.enrich_columns`); rows missing a required field
+        get status error."""
+        if isinstance(queries, pd.DataFrame):
+            missing = queries["missing_fields"].fillna("").to_numpy()
+            columns = query_columns(queries)
+        else:
+            missing, columns = queries["missing_fields"], queries
         ok = np.flatnonzero(missing == "")
-        for i in np.flatnonzero(missing != ""):
-            results[i] = Estimate("error", "", 0.0, reason=f"could not derive: {missing[i]}")
+        results: list = [Estimate("error", "", 0.0, reason=f"could not derive: {m}") if m else None for m in missing]
         if len(ok):
-            for i, (rows, likes) in zip(ok, self.score(queries.iloc[ok].reset_index(drop=True))):
+            subset = {c: np.asarray(columns[c])[ok] for c in QUERY_COLUMNS}
+            for i, (rows, likes) in zip(ok, self.score(subset)):
                 results[i] = self.decide(rows, likes)
         return results

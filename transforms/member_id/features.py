@@ -19,7 +19,7 @@ GROUP_Y = {"B": "city", "C": "isp"}  # the mode statistics of the group
 STAT_X = ["mean", "std", "q1", "q2", "q3"]
 
 
-def _stable_hash(text: str) -> int:
+def stable_hash(text: str) -> int:
     return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "little")
 
 
@@ -27,7 +27,7 @@ def hash_strings(values) -> np.ndarray:
     """uint64 hash per value (stable across processes); each distinct value is hashed once,
     which keeps both a million stored rows and a single query cheap."""
     codes, uniques = pd.factorize(np.asarray(values, dtype=object), use_na_sentinel=False)
-    table = np.fromiter((_stable_hash("" if u is None or u != u else str(u)) for u in uniques),
+    table = np.fromiter((stable_hash("" if u is None or u != u else str(u)) for u in uniques),
                         dtype=np.uint64, count=len(uniques))
     return table[codes] if len(codes) else np.empty(0, dtype=np.uint64)
 

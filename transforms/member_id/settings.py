@@ -23,6 +23,7 @@ class MemberIdSettings(BaseSettings):
     mid_served_model: str = "gbm"  # gbm | mlp: the model the gate considers for promotion
     mid_gate_tolerance: float = 0.01
     mid_max_candidates: int = 400
+    mid_block_per_member: int = 1  # a candidate block keeps this many accesses per member (0: no limit)
     mid_eval_queries: int = 2000  # evaluation/calibration queries sampled per day (0: all)
     mid_seed: int = 7
     # API

@@ -4,7 +4,8 @@ Daily (``member_id_ingest``): ingest → check_accesses → enrich → check_enr
 Nightly (``member_id_retrain``) for run date D: the store/training window is the
 ``mid_train_days`` days ending D-2, the no-member threshold is calibrated on D-1 and the report is
 measured on D (time split; none of these overlap). The served estimator then indexes the window
-up to D, so the API knows the newest accesses.
+up to D, so the API knows the newest accesses. The gate compares the candidate with the promoted
+model re-measured on the same store, calibration and test days.
 """
 from __future__ import annotations
 
@@ -127,50 +128,90 @@ def _sample(queries: pd.DataFrame, settings) -> pd.DataFrame:
     return queries
 
 
-def evaluate_models(settings, ds: str) -> dict:
-    """Calibrate on D-1, measure on D, for both models; save the served one as a candidate version."""
-    import io
-    import joblib
-
-    models = joblib.load(io.BytesIO(settings.lake.read_bytes(f"{_run_dir(ds)}/pair_models.pkl")))
+def _held_out(settings, ds: str) -> tuple[pd.DataFrame, str, pd.DataFrame, pd.DataFrame]:
+    """(store of the training window, calibration day, its queries, the test day's queries) of run ``ds``."""
     info = settings.lake.read_json(f"{_run_dir(ds)}/train.json")
-    window = _days(info["window"][1], settings.mid_train_days)
-    store = usable_store(_enriched(settings, window))
+    store = usable_store(_enriched(settings, _days(info["window"][1], settings.mid_train_days)))
     calibration_day = (date.fromisoformat(ds) - timedelta(days=1)).isoformat()
     calibration = _sample(evaluation.query_rows(_enriched(settings, [calibration_day])), settings)
     test = _sample(evaluation.query_rows(_enriched(settings, [ds])), settings)
     if calibration.empty or test.empty:
         raise ValueError(f"need enriched accesses on {calibration_day} (calibration) and {ds} (test)")
+    return store, calibration_day, calibration, test
+
+
+def _measure(model, store, calibration, test, settings) -> dict:
+    """Metrics of a pair model on held-out days: threshold calibrated on one, measured on the other."""
+    estimator = Estimator(model, store, max_candidates=settings.mid_max_candidates,
+                          block_per_member=settings.mid_block_per_member)
+    threshold = evaluation.calibrate(evaluation.score_queries(estimator, calibration))
+    return evaluation.metrics(evaluation.score_queries(estimator, test), threshold)
+
+
+def evaluate_models(settings, ds: str) -> dict:
+    """Calibrate on D-1, measure on D, for both models and for the currently promoted one (the
+    gate compares on these same days); save the served model as a candidate version."""
+    import io
+    import joblib
+
+    models = joblib.load(io.BytesIO(settings.lake.read_bytes(f"{_run_dir(ds)}/pair_models.pkl")))
+    info = settings.lake.read_json(f"{_run_dir(ds)}/train.json")
+    store, calibration_day, calibration, test = _held_out(settings, ds)
     results = {}
     for kind, model in models.items():
-        estimator = Estimator(model, store, max_candidates=settings.mid_max_candidates)
-        threshold = evaluation.calibrate(evaluation.score_queries(estimator, calibration))
-        results[kind] = evaluation.metrics(evaluation.score_queries(estimator, test), threshold)
+        results[kind] = _measure(model, store, calibration, test, settings)
         log.info("%s on %s: %s", kind, ds, {k: v for k, v in results[kind].items() if k != "accuracy_by_stored_accesses"})
+    registry = ModelRegistry(settings.lake, MODEL_NAME)
+    current = _current_on_same_days(settings, registry, ds, (store, calibration, test))
     served = settings.mid_served_model
     full_window = _days(ds, settings.mid_train_days + 2)
     estimator = Estimator(models[served], usable_store(_enriched(settings, full_window)),
-                          threshold=results[served]["threshold"], max_candidates=settings.mid_max_candidates)
-    version = ModelRegistry(settings.lake, MODEL_NAME).save(
+                          threshold=results[served]["threshold"], max_candidates=settings.mid_max_candidates,
+                          block_per_member=settings.mid_block_per_member)
+    version = registry.save(
         estimator, params={"model": served, "pairs": settings.mid_train_pairs, "mlp_hidden": settings.mid_mlp_hidden,
-                           "max_candidates": settings.mid_max_candidates},
+                           "max_candidates": settings.mid_max_candidates,
+                           "block_per_member": settings.mid_block_per_member},
         data_window={"train": info["window"], "calibration": calibration_day, "test": ds,
                      "served_store": [full_window[0], full_window[-1]]},
         metrics={k: v for k, v in results[served].items() if isinstance(v, (int, float))})
     report = {"ds": ds, "data": "synthetic (transforms/member_id/generator.py) unless real logs were ingested",
               "train": info, "calibration_day": calibration_day, "test_day": ds, "served_model": served,
-              "candidate_version": version, "models": results}
-    settings.lake.write_json(f"{_run_dir(ds)}/candidate.json", {"version": version})
+              "candidate_version": version, "current_model_same_days": current, "models": results}
+    settings.lake.write_json(f"{_run_dir(ds)}/candidate.json", {"version": version, "current": current})
     settings.lake.write_json(f"reports/member_id/ds={ds}/metrics.json", report)
     settings.lake.write_bytes(f"reports/member_id/ds={ds}/report.md", render_report(report).encode())
     return {"version": version, **{k: v["top1_accuracy_known"] for k, v in results.items()}}
 
 
+def _current_on_same_days(settings, registry: ModelRegistry, ds: str, held_out=None) -> dict | None:
+    """The promoted model's pair classifier re-measured on run ``ds``'s store, calibration and
+    test days (its own metrics came from other days); None before any promotion."""
+    version = registry.current_version()
+    if version is None:
+        return None
+    if held_out is None:
+        store, _, calibration, test = _held_out(settings, ds)
+    else:
+        store, calibration, test = held_out
+    metrics = _measure(registry.load(version).model, store, calibration, test, settings)
+    log.info("current model %s on the candidate's days: %s", version,
+             {k: v for k, v in metrics.items() if k != "accuracy_by_stored_accesses"})
+    return {"version": version, "metrics": {k: v for k, v in metrics.items() if isinstance(v, (int, float))}}
+
+
 def promotion_gate(settings, ds: str) -> dict:
-    version = settings.lake.read_json(f"{_run_dir(ds)}/candidate.json")["version"]
-    decision = ModelRegistry(settings.lake, MODEL_NAME).gate(version, "decision_accuracy", True,
-                                                             settings.mid_gate_tolerance)
-    return {"promoted": decision.promoted, "version": version, "reason": decision.reason}
+    """Promote the candidate unless its decision accuracy is worse, by more than the tolerance,
+    than the current model's on the same store, calibration and test days."""
+    candidate = settings.lake.read_json(f"{_run_dir(ds)}/candidate.json")
+    registry = ModelRegistry(settings.lake, MODEL_NAME)
+    current = candidate.get("current")
+    if registry.current_version() not in (None, (current or {}).get("version")):
+        current = _current_on_same_days(settings, registry, ds)  # promoted since the evaluation: measure it now
+    decision = registry.gate(candidate["version"], "decision_accuracy", True, settings.mid_gate_tolerance,
+                             current_value=current["metrics"]["decision_accuracy"] if current else None)
+    return {"promoted": decision.promoted, "version": candidate["version"], "reason": decision.reason,
+            "current_value_same_days": decision.current_value}
 
 
 def _fmt(value) -> str:
@@ -193,6 +234,11 @@ def render_report(report: dict) -> str:
     for bucket, cell in report["models"][kinds[0]]["accuracy_by_stored_accesses"].items():
         lines.append(f"| {bucket} | {cell['queries']} | " + " | ".join(
             _fmt(report["models"][k]["accuracy_by_stored_accesses"][bucket]["top1_accuracy"]) for k in kinds) + " |")
+    current = report.get("current_model_same_days")
+    if current:
+        lines += ["", f"Currently promoted model {current['version']} on the same store, calibration and test days"
+                      f" (what the gate compares): decision_accuracy {_fmt(current['metrics'].get('decision_accuracy'))},"
+                      f" top1_accuracy_known {_fmt(current['metrics'].get('top1_accuracy_known'))}."]
     lines += ["", f"Served model: {report['served_model']}, candidate version {report['candidate_version']}", "",
               "```json", json.dumps({k: v for k, v in report.items() if k != "models"}, indent=1, default=str), "```"]
     return "\n".join(lines) + "\n"

@@ -1,23 +1,25 @@
-"""FastAPI app: POST an access → 202 + key; GET the key → processing | success | error.
+"""FastAPI app: POST an access → 202 + key; GET the key → processing | success | error
+(``?wait=S`` long-polls up to S seconds for the result, so clients need not poll in a loop).
 
 Mounted in Airflow by ``plugins/member_id_api.py`` and runnable alone:
 ``uvicorn transforms.member_id.api.app:create_app_from_settings --factory``.
-Clients authenticate with ``X-API-Key`` (stored hashed); each key has a per-minute limit
-(429 + Retry-After) and usage counts (``/v1/usage``; all keys for admin keys at ``/v1/admin/usage``).
+Clients authenticate with ``X-API-Key`` (stored hashed); each key has a per-minute limit (429 +
+Retry-After; counted in SQL, so it holds across API processes and restarts) and usage counts
+(``/v1/usage``; all keys for admin keys at ``/v1/admin/usage``).
 Logs carry request keys and counts, never IP addresses or User-Agents.
 """
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import ipaddress
 import logging
-import math
-import threading
 import time
 from datetime import datetime, timezone
 from typing import Optional
 
-from fastapi import Depends, FastAPI, Header, HTTPException, Response
+from fastapi import Depends, FastAPI, Header, HTTPException, Query, Response
+from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field, field_validator
 
 from transforms.member_id.api import db
@@ -61,31 +63,10 @@ class EstimationResult(BaseModel):
     model_version: Optional[str] = None
 
 
-class RateLimiter:
-    """Fixed one-minute windows per key, in process memory."""
-
-    def __init__(self):
-        self.windows: dict[int, tuple[int, int]] = {}
-        self.lock = threading.Lock()
-
-    def allow(self, key_id: int, limit: int) -> tuple[bool, int]:
-        now = time.time()
-        window = int(now // 60)
-        with self.lock:
-            start, used = self.windows.get(key_id, (window, 0))
-            if start != window:
-                start, used = window, 0
-            if used >= limit:
-                return False, max(1, math.ceil((window + 1) * 60 - now))
-            self.windows[key_id] = (start, used + 1)
-            return True, 0
-
-
 def create_app(db_url: str, lake_uri: str, city_mmdb: str, isp_mmdb: str, workers: int = 2,
                reload_s: float = 10.0, lease_s: float = 60.0) -> FastAPI:
     engine = db.connect(db_url)
     pool = WorkerPool(engine, ModelSource(lake_uri, reload_s), (city_mmdb, isp_mmdb), workers, lease_s)
-    limiter = RateLimiter()
     key_cache: dict[str, dict] = {}
 
     @contextlib.asynccontextmanager
@@ -98,11 +79,11 @@ def create_app(db_url: str, lake_uri: str, city_mmdb: str, isp_mmdb: str, worker
                   description="Asynchronous member-ID estimation from (IP, access time, User-Agent); SPEC §S3.")
     app.state.pool, app.state.engine = pool, engine
 
-    def client(x_api_key: str = Header(..., description="API key")) -> dict:
+    async def client(x_api_key: str = Header(..., description="API key")) -> dict:
         pool.start()  # mounted sub-apps (Airflow plugin) get no lifespan events
-        found = key_cache.get(x_api_key)
+        found = key_cache.get(x_api_key)  # known keys are answered without a thread hop
         if found is None:
-            row = db.find_key(engine, x_api_key)
+            row = await run_in_threadpool(db.find_key, engine, x_api_key)
             if row is None:
                 raise HTTPException(401, "unknown API key")
             found = key_cache[x_api_key] = dict(row)
@@ -111,21 +92,33 @@ def create_app(db_url: str, lake_uri: str, city_mmdb: str, isp_mmdb: str, worker
     @app.post("/v1/estimations", status_code=202, response_model=Accepted,
               responses={401: {}, 422: {}, 429: {"description": "rate limit; see Retry-After"}})
     def submit(request: EstimationRequest, response: Response, key: dict = Depends(client)) -> Accepted:
-        allowed, retry_after = limiter.allow(key["id"], key["rate_per_minute"])
-        if not allowed:
-            db.count_limited(engine, key["id"])
+        request_key, retry_after = db.submit(engine, key["id"], key["rate_per_minute"], request.ip,
+                                             request.access_time.isoformat(), request.user_agent)
+        if request_key is None:
             raise HTTPException(429, f"limit of {key['rate_per_minute']} requests per minute reached",
                                 headers={"Retry-After": str(retry_after)})
-        request_key = db.submit(engine, key["id"], request.ip, request.access_time.isoformat(), request.user_agent)
         pool.wake.set()
         response.headers["Location"] = f"/v1/estimations/{request_key}"
         return Accepted(key=request_key, result_url=f"/v1/estimations/{request_key}")
 
     @app.get("/v1/estimations/{request_key}", response_model=EstimationResult, responses={404: {}})
-    def result(request_key: str, key: dict = Depends(client)) -> EstimationResult:
-        row = db.fetch(engine, request_key)
-        if row is None or row["api_key_id"] != key["id"]:
-            raise HTTPException(404, "no such estimation request for this API key")
+    async def result(request_key: str, key: dict = Depends(client),
+                     wait: float = Query(0.0, ge=0.0, le=30.0, description=(
+                         "seconds to wait for the result before answering `processing` (long poll); 0 answers at once"))
+                     ) -> EstimationResult:
+        deadline = time.monotonic() + wait
+        with pool.waiters.waiting(request_key) as finished:
+            while True:
+                row = await run_in_threadpool(db.fetch, engine, request_key)
+                if row is None or row["api_key_id"] != key["id"]:
+                    raise HTTPException(404, "no such estimation request for this API key")
+                left = deadline - time.monotonic()
+                if row["status"] not in ("pending", "processing") or left <= 0:
+                    break
+                # this process's workers signal at once; another process's workers are seen by re-reading
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(finished.wait(), timeout=min(left, 0.25))
+                finished.clear()
         status = "processing" if row["status"] in ("pending", "processing") else row["status"]
         return EstimationResult(key=request_key, status=status, member_id=row["member_id"],
                                 likelihood=row["likelihood"], error=row["error"], model_version=row["model_version"])

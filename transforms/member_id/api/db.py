@@ -1,18 +1,26 @@
-"""SQL storage of API keys and estimation requests (SQLite by default, PostgreSQL by URL).
+"""SQL storage of API keys, per-key request counts and estimation requests (SQLite by default,
+PostgreSQL by URL).
 
-A request is claimed by a worker with a conditional UPDATE and a lease: after a crash or restart
-its lease runs out and another worker claims it again, and a result is written only by the
-worker that holds the claim, so an accepted request is never lost nor answered twice.
+A request is claimed by a worker with one conditional ``UPDATE … RETURNING`` and a lease: after a
+crash or restart its lease runs out and another worker claims it again, and a result is written
+only by the worker that holds the claim, so an accepted request is never lost nor answered twice.
+Rate limits count requests per key and minute in SQL with an atomic upsert, so a limit holds
+across API processes and restarts.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import math
 import secrets
+import threading
 import time
 import uuid
+import weakref
 from pathlib import Path
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 
 metadata = sa.MetaData()
 api_keys = sa.Table(
@@ -25,6 +33,12 @@ api_keys = sa.Table(
     sa.Column("accepted", sa.BigInteger, nullable=False, default=0),
     sa.Column("limited", sa.BigInteger, nullable=False, default=0),
     sa.Column("created_at", sa.Float, nullable=False),
+)
+rate_windows = sa.Table(
+    "mid_rate_windows", metadata,
+    sa.Column("api_key_id", sa.Integer, primary_key=True),
+    sa.Column("minute", sa.BigInteger, primary_key=True),  # minutes since the epoch: fixed one-minute windows
+    sa.Column("used", sa.Integer, nullable=False),
 )
 requests = sa.Table(
     "mid_requests", metadata,
@@ -51,6 +65,24 @@ def hash_key(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
+_write_locks: "weakref.WeakKeyDictionary[sa.Engine, threading.Lock]" = weakref.WeakKeyDictionary()
+
+
+def _writing(engine: sa.Engine):
+    """A write transaction. SQLite writers of this process queue on a lock first: SQLite's own
+    busy wait sleeps in growing steps (up to 100 ms), which collapsed throughput when the API's
+    threads and the workers contended. Other processes still wait through the busy timeout."""
+    lock = _write_locks.get(engine)
+    if lock is None:
+        return engine.begin()
+
+    @contextlib.contextmanager
+    def locked():
+        with lock, engine.begin() as conn:
+            yield conn
+    return locked()
+
+
 def connect(url: str) -> sa.Engine:
     if url.startswith("sqlite:///"):
         Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
@@ -61,6 +93,7 @@ def connect(url: str) -> sa.Engine:
         def _wal(conn, _record):  # readers do not block the writer
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
+        _write_locks[engine] = threading.Lock()
     metadata.create_all(engine)
     return engine
 
@@ -68,7 +101,7 @@ def connect(url: str) -> sa.Engine:
 def create_key(engine: sa.Engine, name: str, rate_per_minute: int = 600, is_admin: bool = False) -> str:
     """A new API key; only its hash is stored, the raw key is returned once."""
     raw = "mid_" + secrets.token_urlsafe(32)
-    with engine.begin() as conn:
+    with _writing(engine) as conn:
         conn.execute(api_keys.insert().values(name=name, key_hash=hash_key(raw), is_admin=is_admin,
                                               rate_per_minute=rate_per_minute, accepted=0, limited=0,
                                               created_at=time.time()))
@@ -80,19 +113,36 @@ def find_key(engine: sa.Engine, raw: str):
         return conn.execute(sa.select(api_keys).where(api_keys.c.key_hash == hash_key(raw))).mappings().first()
 
 
-def count_limited(engine: sa.Engine, key_id: int) -> None:
-    with engine.begin() as conn:
-        conn.execute(api_keys.update().where(api_keys.c.id == key_id).values(limited=api_keys.c.limited + 1))
+def _take_from_limit(conn, key_id: int, limit: int, minute: int) -> bool:
+    """Count one request in the key's current minute unless the limit is reached (atomic upsert:
+    concurrent API processes cannot both take the last slot)."""
+    insert = (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(rate_windows)
+    statement = insert.values(api_key_id=key_id, minute=minute, used=1).on_conflict_do_update(
+        index_elements=[rate_windows.c.api_key_id, rate_windows.c.minute],
+        set_={"used": rate_windows.c.used + 1}, where=rate_windows.c.used < limit,
+    ).returning(rate_windows.c.used)
+    used = conn.execute(statement).scalar()
+    if used == 1:  # first request of a new minute: drop the key's finished windows
+        conn.execute(rate_windows.delete().where(rate_windows.c.api_key_id == key_id, rate_windows.c.minute < minute))
+    return used is not None and used <= limit
 
 
-def submit(engine: sa.Engine, key_id: int, ip: str, access_time: str, user_agent: str) -> str:
-    request_key = uuid.uuid4().hex
-    with engine.begin() as conn:
+def submit(engine: sa.Engine, key_id: int, limit: int, ip: str, access_time: str, user_agent: str
+           ) -> tuple[str | None, int]:
+    """(request key, 0) when accepted; (None, seconds until the next minute) when the key's
+    per-minute limit is reached. Counts, limit and the request are written in one transaction."""
+    now = time.time()
+    minute = int(now // 60)
+    with _writing(engine) as conn:
+        if not _take_from_limit(conn, key_id, limit, minute):
+            conn.execute(api_keys.update().where(api_keys.c.id == key_id).values(limited=api_keys.c.limited + 1))
+            return None, max(1, math.ceil((minute + 1) * 60 - now))
+        request_key = uuid.uuid4().hex
         conn.execute(requests.insert().values(key=request_key, api_key_id=key_id, status="pending", ip=ip,
                                               access_time=access_time, user_agent=user_agent, attempts=0,
-                                              created_at=time.time()))
+                                              created_at=now))
         conn.execute(api_keys.update().where(api_keys.c.id == key_id).values(accepted=api_keys.c.accepted + 1))
-    return request_key
+    return request_key, 0
 
 
 def fetch(engine: sa.Engine, request_key: str):
@@ -106,29 +156,42 @@ def _claimable(now: float):
 
 
 def claim(engine: sa.Engine, worker: str, limit: int, lease_s: float) -> list[dict]:
+    """Claim up to ``limit`` of the oldest claimable requests. PostgreSQL: lock them first,
+    skipping rows other workers hold (a LIMIT subquery inside the UPDATE can be re-run there and
+    claim more). SQLite: one ``UPDATE … RETURNING``, so the transaction never upgrades a read
+    lock (which fails at once instead of waiting for the writer)."""
     now = time.time()
-    with engine.begin() as conn:
-        keys = conn.execute(sa.select(requests.c.key).where(_claimable(now))
-                            .order_by(requests.c.created_at).limit(limit)).scalars().all()
-        if not keys:
-            return []
-        conn.execute(requests.update().where(requests.c.key.in_(keys), _claimable(now)).values(
-            status="processing", claimed_by=worker, lease_until=now + lease_s, attempts=requests.c.attempts + 1))
-        rows = conn.execute(sa.select(requests).where(requests.c.key.in_(keys), requests.c.claimed_by == worker,
-                                                      requests.c.status == "processing")).mappings().all()
-    return [dict(r) for r in rows]
+    oldest = (sa.select(requests.c.key).where(_claimable(now)).order_by(requests.c.created_at).limit(limit)
+              .with_for_update(skip_locked=True))
+    with _writing(engine) as conn:
+        chosen = conn.execute(oldest).scalars().all() if conn.dialect.name == "postgresql" else oldest
+        statement = (requests.update().where(requests.c.key.in_(chosen), _claimable(now))
+                     .values(status="processing", claimed_by=worker, lease_until=now + lease_s,
+                             attempts=requests.c.attempts + 1)
+                     .returning(*requests.c))
+        rows = [dict(r) for r in conn.execute(statement).mappings()]
+    return sorted(rows, key=lambda r: r["created_at"])
+
+
+_finish = requests.update().where(
+    requests.c.key == sa.bindparam("r_key"), requests.c.claimed_by == sa.bindparam("r_worker"),
+    requests.c.status == "processing",
+).values(status=sa.bindparam("r_status"), member_id=sa.bindparam("r_member_id"),
+         likelihood=sa.bindparam("r_likelihood"), error=sa.bindparam("r_error"),
+         model_version=sa.bindparam("r_model_version"), finished_at=sa.bindparam("r_finished_at"))
 
 
 def finish(engine: sa.Engine, worker: str, results: list[dict]) -> int:
-    """Write results of claimed requests; a request another worker re-claimed meanwhile is skipped."""
-    done = 0
-    with engine.begin() as conn:
-        for r in results:
-            done += conn.execute(requests.update().where(
-                requests.c.key == r["key"], requests.c.claimed_by == worker, requests.c.status == "processing"
-            ).values(status=r["status"], member_id=r.get("member_id"), likelihood=r.get("likelihood"),
-                     error=r.get("error"), model_version=r.get("model_version"), finished_at=time.time())).rowcount
-    return done
+    """Write results of claimed requests in one transaction; a request another worker re-claimed
+    meanwhile is skipped. Returns how many were written."""
+    if not results:
+        return 0
+    now = time.time()
+    params = [{"r_key": r["key"], "r_worker": worker, "r_status": r["status"], "r_member_id": r.get("member_id"),
+               "r_likelihood": r.get("likelihood"), "r_error": r.get("error"),
+               "r_model_version": r.get("model_version"), "r_finished_at": now} for r in results]
+    with _writing(engine) as conn:
+        return conn.execute(_finish, params).rowcount
 
 
 def usage(engine: sa.Engine, key_id: int | None = None) -> list[dict]:
