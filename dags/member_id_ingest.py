@@ -3,6 +3,8 @@ from datetime import datetime
 
 from airflow.sdk import Asset, Param, dag, task
 
+from transforms.common.airflow_glue import run_stage
+
 MID_ENRICHED = Asset(name="mid_enriched", uri="file:///trackscope/member_id/enriched")
 
 DOC = """
@@ -19,14 +21,6 @@ See docs/member_id.md.
 """
 
 
-def _run(stage: str):
-    from transforms.common.airflow_glue import task_context
-    from transforms.member_id import stages
-    from transforms.member_id.settings import MemberIdSettings
-
-    return getattr(stages, stage)(*task_context("ds", MemberIdSettings))
-
-
 @dag(
     dag_id="member_id_ingest", schedule="@daily", start_date=datetime(2026, 1, 1), catchup=False,
     tags=["member_id"], doc_md=DOC, default_args={"owner": "trackscope", "retries": 0},
@@ -35,19 +29,19 @@ def _run(stage: str):
 def member_id_ingest():
     @task
     def ingest_day():
-        return _run("ingest_day")
+        return run_stage("transforms.member_id.stages.ingest_day")
 
     @task(retries=0)
     def check_accesses():
-        _run("check_accesses")
+        run_stage("transforms.member_id.stages.check_accesses")
 
     @task
     def enrich_day():
-        return _run("enrich_day")
+        return run_stage("transforms.member_id.stages.enrich_day")
 
     @task(retries=0, outlets=[MID_ENRICHED])
     def check_enriched():
-        _run("check_enriched")
+        run_stage("transforms.member_id.stages.check_enriched")
 
     ingest_day() >> check_accesses() >> enrich_day() >> check_enriched()
 

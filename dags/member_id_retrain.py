@@ -3,6 +3,8 @@ from datetime import datetime
 
 from airflow.sdk import Param, dag, task
 
+from transforms.common.airflow_glue import run_stage
+
 DOC = """
 ### Member-ID estimation: nightly retraining
 For run date D (the `ds` param, else the logical date; run after `member_id_ingest` for D):
@@ -16,14 +18,6 @@ For run date D (the `ds` param, else the logical date; run after `member_id_inge
 """
 
 
-def _run(stage: str):
-    from transforms.common.airflow_glue import task_context
-    from transforms.member_id import stages
-    from transforms.member_id.settings import MemberIdSettings
-
-    return getattr(stages, stage)(*task_context("ds", MemberIdSettings))
-
-
 @dag(
     dag_id="member_id_retrain", schedule="@daily", start_date=datetime(2026, 1, 1), catchup=False,
     tags=["member_id", "model"], doc_md=DOC, default_args={"owner": "trackscope", "retries": 0},
@@ -32,15 +26,15 @@ def _run(stage: str):
 def member_id_retrain():
     @task
     def train_models():
-        return _run("train_models")
+        return run_stage("transforms.member_id.stages.train_models")
 
     @task
     def evaluate_models():
-        return _run("evaluate_models")
+        return run_stage("transforms.member_id.stages.evaluate_models")
 
     @task
     def promotion_gate():
-        return _run("promotion_gate")
+        return run_stage("transforms.member_id.stages.promotion_gate")
 
     train_models() >> evaluate_models() >> promotion_gate()
 

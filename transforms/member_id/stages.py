@@ -23,9 +23,11 @@ from transforms.member_id.estimator import Estimator, usable_store
 from transforms.member_id.geo import GeoLookup
 from transforms.member_id.ingest import read_day
 from transforms.member_id.schemas import ACCESSES, ENRICHED, KEY
+from transforms.member_id.settings import MemberIdSettings
 
 log = logging.getLogger(__name__)
 MODEL_NAME = "member_id"
+SETTINGS = MemberIdSettings  # what the DAGs load for these stages
 
 
 def ingest_day(settings, ds: str) -> int:
