@@ -9,8 +9,9 @@ SA_TEMPLATES = Asset(name="sa_templates", uri="file:///trackscope/search_auth/te
 DOC = """
 ### Search-history authentication: daily features and templates
 Works on one local day `ds` (the logical date, or the `ds` param), so backfills
-(`airflow backfill create --dag-id search_auth_daily --from-date … --to-date …`) write exactly
-what the daily run of each date writes.
+(`airflow backfill create --dag-id search_auth_daily --from-date … --to-date … --max-active-runs 1`:
+one date at a time, as templates read the days before) write exactly what the daily run of each
+date writes.
 1. **ingest_queries**: every file in `TRACKSCOPE_SA_INPUT_DIR` (AOL TSV, CSV, Parquet) → rows of
    that day in `sa_queries`; bad rows → `quarantine_sa_queries` with the reason.
 2. **build_daily_features** → `sa_daily_features` (count, SQR, 24-bin hours, noun document).
