@@ -3,7 +3,7 @@ from datetime import datetime
 
 from airflow.sdk import Asset, Metadata, Param, dag, task
 
-from transforms.common.airflow_glue import current_key, run_stage
+from transforms.common.airflow_glue import current_key, daily_partitions, run_stage
 
 FP_LINKS = Asset(name="fingerprint_links", uri="file:///trackscope/fingerprint/links")
 
@@ -25,7 +25,7 @@ See `docs/fingerprint.md`.
 
 
 @dag(
-    dag_id="fingerprint_daily", schedule="@daily", start_date=datetime(2015, 1, 1), catchup=False,
+    dag_id="fingerprint_daily", schedule=daily_partitions(), start_date=datetime(2015, 1, 1), catchup=False,
     max_active_runs=1, tags=["fingerprint"], doc_md=DOC,
     default_args={"owner": "trackscope", "retries": 0},
     params={"ds": Param(None, type=["null", "string"], description="Day to process (default: logical date)")},

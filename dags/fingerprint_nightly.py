@@ -3,7 +3,7 @@ from datetime import datetime
 
 from airflow.sdk import Asset, Param, dag, task
 
-from transforms.common.airflow_glue import run_stage
+from transforms.common.airflow_glue import daily_partitions, run_stage
 
 FP_REPORT = Asset(name="fingerprint_report", uri="file:///trackscope/fingerprint/report")
 
@@ -26,7 +26,7 @@ For the run's date `ds`, on three disjoint windows of `fp_visits` ending at `ds`
 
 
 @dag(
-    dag_id="fingerprint_nightly", schedule="@daily", start_date=datetime(2015, 1, 1), catchup=False,
+    dag_id="fingerprint_nightly", schedule=daily_partitions(), start_date=datetime(2015, 1, 1), catchup=False,
     max_active_runs=1, tags=["fingerprint"], doc_md=DOC,
     default_args={"owner": "trackscope", "retries": 0},
     params={"ds": Param(None, type=["null", "string"], description="Last day of the test window")},

@@ -3,7 +3,7 @@ from datetime import datetime
 
 from airflow.sdk import Asset, Param, dag, task
 
-from transforms.common.airflow_glue import run_stage
+from transforms.common.airflow_glue import daily_partitions, run_stage
 
 MID_ENRICHED = Asset(name="mid_enriched", uri="file:///trackscope/member_id/enriched")
 
@@ -22,7 +22,7 @@ See docs/member_id.md.
 
 
 @dag(
-    dag_id="member_id_ingest", schedule="@daily", start_date=datetime(2026, 1, 1), catchup=False,
+    dag_id="member_id_ingest", schedule=daily_partitions(), start_date=datetime(2026, 1, 1), catchup=False,
     tags=["member_id"], doc_md=DOC, default_args={"owner": "trackscope", "retries": 0},
     params={"ds": Param(None, type=["null", "string"], description="day YYYY-MM-DD (default: logical date)")},
 )

@@ -3,7 +3,7 @@ from datetime import datetime
 
 from airflow.sdk import Param, dag, task
 
-from transforms.common.airflow_glue import run_stage
+from transforms.common.airflow_glue import daily_partitions, run_stage
 
 DOC = """
 ### Member-ID estimation: nightly retraining
@@ -19,7 +19,7 @@ For run date D (the `ds` param, else the logical date; run after `member_id_inge
 
 
 @dag(
-    dag_id="member_id_retrain", schedule="@daily", start_date=datetime(2026, 1, 1), catchup=False,
+    dag_id="member_id_retrain", schedule=daily_partitions(), start_date=datetime(2026, 1, 1), catchup=False,
     tags=["member_id", "model"], doc_md=DOC, default_args={"owner": "trackscope", "retries": 0},
     params={"ds": Param(None, type=["null", "string"], description="day YYYY-MM-DD (default: logical date)")},
 )

@@ -3,7 +3,7 @@ from datetime import datetime
 
 from airflow.sdk import Asset, Param, dag, task
 
-from transforms.common.airflow_glue import run_stage
+from transforms.common.airflow_glue import daily_partitions, run_stage
 
 MOUSE_FEATURES = Asset(name="mouse_features", uri="file:///trackscope/mouse/features")
 
@@ -23,7 +23,7 @@ Checkpoint summaries: `_checkpoints/<name>/<ds>/summary.txt` in the lake. See do
 
 
 @dag(
-    dag_id="mouse_features", schedule="@daily", start_date=datetime(2026, 1, 1), catchup=False,
+    dag_id="mouse_features", schedule=daily_partitions(), start_date=datetime(2026, 1, 1), catchup=False,
     max_active_runs=1, tags=["mouse"], doc_md=DOC, default_args={"owner": "trackscope", "retries": 0},
     params={"ds": Param(None, type=["null", "string"], description="Day YYYY-MM-DD (default: logical date)")},
 )

@@ -3,7 +3,7 @@ from datetime import datetime
 
 from airflow.sdk import Param, dag, task
 
-from transforms.common.airflow_glue import run_param, run_stage
+from transforms.common.airflow_glue import daily_partitions, run_param, run_stage
 
 DOC = """
 ### Mouse dynamics: nightly retraining
@@ -27,7 +27,7 @@ def _window_stage(name: str):
 
 
 @dag(
-    dag_id="mouse_training", schedule="@daily", start_date=datetime(2026, 1, 1), catchup=False,
+    dag_id="mouse_training", schedule=daily_partitions(), start_date=datetime(2026, 1, 1), catchup=False,
     max_active_runs=1, tags=["mouse", "model"], doc_md=DOC, default_args={"owner": "trackscope", "retries": 0},
     params={"ds": Param(None, type=["null", "string"], description="Last test day (default: logical date)"),
             "train_days": Param(None, type=["null", "integer"], minimum=1),

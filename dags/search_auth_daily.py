@@ -3,6 +3,8 @@ from datetime import datetime
 
 from airflow.sdk import Asset, Param, dag, task
 
+from transforms.common.airflow_glue import daily_partitions, run_stage
+
 SA_FEATURES = Asset(name="sa_daily_features", uri="file:///trackscope/search_auth/daily_features")
 SA_TEMPLATES = Asset(name="sa_templates", uri="file:///trackscope/search_auth/templates")
 
@@ -22,16 +24,8 @@ See docs/search_auth.md.
 """
 
 
-def _run(name: str):
-    from transforms.common.airflow_glue import task_context
-    from transforms.search_auth import stages
-    from transforms.search_auth.settings import SearchAuthSettings
-
-    return getattr(stages, name)(*task_context("ds", SearchAuthSettings))
-
-
 @dag(
-    dag_id="search_auth_daily", schedule="@daily", start_date=datetime(2026, 1, 1), catchup=False,
+    dag_id="search_auth_daily", schedule=daily_partitions(), start_date=datetime(2026, 1, 1), catchup=False,
     tags=["search_auth"], doc_md=DOC, max_active_runs=1,
     default_args={"owner": "trackscope", "retries": 0},
     params={"ds": Param(None, type=["null", "string"], description="day to process (default: logical date)")},
@@ -39,27 +33,27 @@ def _run(name: str):
 def search_auth_daily():
     @task
     def ingest_queries():
-        return _run("ingest_queries")
+        return run_stage("transforms.search_auth.stages.ingest_queries")
 
     @task
     def check_queries():
-        _run("check_queries")
+        run_stage("transforms.search_auth.stages.check_queries")
 
     @task(outlets=[SA_FEATURES])
     def build_daily_features():
-        return _run("build_daily_features")
+        return run_stage("transforms.search_auth.stages.build_daily_features")
 
     @task
     def check_daily_features():
-        _run("check_daily_features")
+        run_stage("transforms.search_auth.stages.check_daily_features")
 
     @task(outlets=[SA_TEMPLATES])
     def rebuild_templates():
-        return _run("rebuild_templates")
+        return run_stage("transforms.search_auth.stages.rebuild_templates")
 
     @task
     def check_templates():
-        _run("check_templates")
+        run_stage("transforms.search_auth.stages.check_templates")
 
     (ingest_queries() >> check_queries() >> build_daily_features() >> check_daily_features()
      >> rebuild_templates() >> check_templates())

@@ -26,12 +26,10 @@ def search_auth_evaluation():
     @task
     def evaluate_protocol(params=None):
         from transforms.common.airflow_glue import runtime_settings
-        from transforms.search_auth.settings import SearchAuthSettings
-        from transforms.search_auth.stages import evaluation_report
+        from transforms.search_auth.stages import SETTINGS, evaluation_report
 
-        settings = runtime_settings(SearchAuthSettings)
-        return evaluation_report(settings, params["first_day"], int(params["min_active_days"]), params["missing"],
-                                 int(params["trees"]))
+        return evaluation_report(runtime_settings(SETTINGS), params["first_day"], int(params["min_active_days"]),
+                                 params["missing"], int(params["trees"]))
 
     evaluate_protocol()
 

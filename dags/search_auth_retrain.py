@@ -3,6 +3,8 @@ from datetime import datetime
 
 from airflow.sdk import Asset, Param, dag, task
 
+from transforms.common.airflow_glue import daily_partitions, run_stage, runtime_settings
+
 SA_MODEL = Asset(name="sa_model", uri="file:///trackscope/search_auth/model")
 
 DOC = """
@@ -17,15 +19,8 @@ with window, parameters, metrics). **promotion_gate** makes it current only if i
 """
 
 
-def _ctx():
-    from transforms.common.airflow_glue import task_context
-    from transforms.search_auth.settings import SearchAuthSettings
-
-    return task_context("ds", SearchAuthSettings)
-
-
 @dag(
-    dag_id="search_auth_retrain", schedule="@daily", start_date=datetime(2026, 1, 1), catchup=False,
+    dag_id="search_auth_retrain", schedule=daily_partitions(), start_date=datetime(2026, 1, 1), catchup=False,
     tags=["search_auth", "ml"], doc_md=DOC, max_active_runs=1,
     default_args={"owner": "trackscope", "retries": 0},
     params={"ds": Param(None, type=["null", "string"], description="last day of the window")},
@@ -33,16 +28,13 @@ def _ctx():
 def search_auth_retrain():
     @task
     def retrain():
-        from transforms.search_auth import training
-
-        return training.retrain(*_ctx())
+        return run_stage("transforms.search_auth.training.retrain")
 
     @task(outlets=[SA_MODEL])
     def promotion_gate(version: str):
         from transforms.search_auth import training
 
-        settings, _ = _ctx()
-        decision = training.promotion_gate(settings, version)
+        decision = training.promotion_gate(runtime_settings(training.SETTINGS), version)
         print(f"gate: {decision['reason']} -> {'promoted' if decision['promoted'] else 'refused'}")
         return decision
 

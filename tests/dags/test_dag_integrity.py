@@ -54,3 +54,13 @@ def test_house_rules(dagbag):
                 elif not t.task_id.startswith("check_") and not t.retries:
                     problems.append(f"{dag.dag_id}.{t.task_id}: touches the network but has no retries")
     assert not problems, "\n".join(problems)
+
+
+def test_daily_dags_process_the_day_that_ended(dagbag):
+    # a DAG with a "ds" param works on one day: its scheduled run must cover a finished day
+    from airflow.sdk import CronDataIntervalTimetable
+
+    daily = [d for d in dagbag.dags.values() if "ds" in d.params and d.timetable.can_be_scheduled]
+    assert len(daily) >= 8
+    for dag in daily:
+        assert isinstance(dag.timetable, CronDataIntervalTimetable), dag.dag_id

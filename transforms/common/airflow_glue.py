@@ -44,6 +44,15 @@ def task_context(param: str = "crawl_id", cls=None):
     return runtime_settings(cls), current_key(param)
 
 
+def daily_partitions():
+    """The schedule of DAGs that process one day ``ds``: the run for day D starts once D has ended
+    and has logical date D (Airflow 3's plain "@daily" would start D's run at D 00:00 and name it
+    D, i.e. process a day that has just begun)."""
+    from airflow.sdk import CronDataIntervalTimetable
+
+    return CronDataIntervalTimetable("@daily", timezone="UTC")
+
+
 def run_param(name: str):
     """A parameter of the running DAG run (``None`` when not given)."""
     from airflow.sdk import get_current_context

@@ -18,6 +18,7 @@ from transforms.search_auth.ingest import load_day
 from transforms.search_auth.settings import SearchAuthSettings
 
 log = logging.getLogger(__name__)
+SETTINGS = SearchAuthSettings  # what the DAGs load for these stages
 
 
 def shift(ds: str, days: int) -> str:

@@ -17,6 +17,7 @@ from transforms.search_auth import panel as panel_mod
 from transforms.search_auth.settings import SearchAuthSettings
 
 log = logging.getLogger(__name__)
+SETTINGS = SearchAuthSettings  # what the DAGs load for these stages
 MODEL_NAME = "search_auth"
 IMPOSTORS_PER_DAY = 3
 
