@@ -6,9 +6,11 @@ stored access (the paper's method, the baseline), and API throughput on loopback
 Data: synthetic (transforms/member_id/generator.py): ``--days`` days form the store (at most
 ``--per-member`` most recent accesses per member, as the served estimator keeps), the next day
 gives the queries. The model is a GBM on 50k pairs (accuracy is not the point here).
-API: the app runs under uvicorn in a child process (SQLite request store, its background
-workers), the load generator here keeps ``--api-concurrency`` clients busy, each doing a POST and
-a long-poll GET of the result. Traffic goes to 127.0.0.1 only; the load is bounded in count and time.
+API: the app runs under uvicorn in child processes (``--api-processes``, each with
+``--api-workers`` estimation threads; request store ``--api-db``: SQLite file, or a throw-away
+PostgreSQL database on 127.0.0.1:5432 dropped afterwards), the load generator here keeps
+``--api-concurrency`` clients busy, each doing a POST and a long-poll GET of the result. Traffic
+goes to 127.0.0.1 only; the load is bounded in count and time.
 """
 import argparse
 import asyncio
@@ -18,6 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from datetime import date
 from pathlib import Path
 
@@ -49,6 +52,30 @@ def cpu_seconds(pid) -> float:
     """User + system CPU time of a process so far."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def with_children(pid: int) -> list[int]:
+    """``pid`` and its direct children (uvicorn's worker processes)."""
+    children = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                children.append(int(stat.parent.name))
+        except (OSError, ValueError):
+            continue
+    return [pid, *children]
+
+
+PG_ADMIN = "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
+
+
+def pg_database(create: bool, name: str) -> None:
+    import sqlalchemy as sa
+
+    admin = sa.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f"CREATE DATABASE {name}" if create else f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+    admin.dispose()
 
 
 def timed(label, fn):
@@ -89,7 +116,8 @@ class EveryStoredAccess:
         return np.zeros(self.size, np.int64), np.arange(self.size, dtype=np.int64), np.array([0, self.size])
 
 
-def start_server(estimator, work: Path, port: int) -> tuple[subprocess.Popen, str]:
+def start_server(estimator, work: Path, port: int, db_url: str, processes: int, workers: int
+                 ) -> tuple[subprocess.Popen, str]:
     from transforms.common.lake import Lake
     from transforms.common.models import ModelRegistry
     from transforms.member_id.api import db
@@ -97,16 +125,15 @@ def start_server(estimator, work: Path, port: int) -> tuple[subprocess.Popen, st
     lake_uri = (work / "lake").as_uri()
     registry = ModelRegistry(Lake(lake_uri), "member_id")
     registry.promote(registry.save(estimator, {}, {}, {"decision_accuracy": 0.0}), "bench")
-    db_url = f"sqlite:///{work / 'api.sqlite'}"
     engine = db.connect(db_url)
     key = db.create_key(engine, "bench", rate_per_minute=10**9)
     engine.dispose()
     env = {**os.environ, "PYTHONPATH": str(REPO), "TRACKSCOPE_LAKE_URI": lake_uri, "TRACKSCOPE_MID_API_DB_URL": db_url,
            "TRACKSCOPE_MID_CITY_MMDB": str(work / "City.mmdb"), "TRACKSCOPE_MID_ISP_MMDB": str(work / "ISP.mmdb"),
-           "TRACKSCOPE_MID_API_WORKERS": "2", "TRACKSCOPE_MID_API_RELOAD_S": "600"}
+           "TRACKSCOPE_MID_API_WORKERS": str(workers), "TRACKSCOPE_MID_API_RELOAD_S": "600"}
     server = subprocess.Popen([sys.executable, "-m", "uvicorn", "transforms.member_id.api.app:create_app_from_settings",
                                "--factory", "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
-                               "--timeout-keep-alive", "60"],
+                               "--timeout-keep-alive", "60", "--workers", str(processes)],
                               env=env, cwd=str(REPO))
     return server, key
 
@@ -147,10 +174,17 @@ async def load(bodies, key: str, port: int, concurrency: int, seconds: float) ->
     return done, failed, round_trips, time.perf_counter() - started
 
 
-def api_throughput(estimator, work: Path, queries, requests: int, concurrency: int, seconds: float, port: int):
+def api_throughput(estimator, work: Path, queries, args):
     import httpx
 
-    server, key = start_server(estimator, work, port)
+    requests, concurrency, seconds, port = args.api_requests, args.api_concurrency, args.api_seconds, args.api_port
+    pg_name = f"trackscope_bench_{uuid.uuid4().hex[:10]}"
+    if args.api_db == "postgresql":
+        pg_database(True, pg_name)
+        db_url = f"postgresql+psycopg2://postgres@127.0.0.1:5432/{pg_name}"
+    else:
+        db_url = f"sqlite:///{work / 'api.sqlite'}"
+    server, key = start_server(estimator, work, port, db_url, args.api_processes, args.api_workers)
     try:
         started = time.monotonic()
         while time.monotonic() - started < 600:  # the server loads the promoted model on its first health check
@@ -161,20 +195,29 @@ def api_throughput(estimator, work: Path, queries, requests: int, concurrency: i
                 time.sleep(0.5)
                 if server.poll() is not None:
                     raise RuntimeError("the API server exited")
-        print(f"API server up with the model in {time.monotonic() - started:.1f}s (RSS {rss_mb(server.pid):.0f} MB)",
-              flush=True)
+        if args.api_processes > 1:  # /health reached one process: let every one load the model
+            while len(with_children(server.pid)) <= args.api_processes and time.monotonic() - started < 600:
+                time.sleep(0.5)
+            for _ in range(20 * args.api_processes):
+                httpx.get(f"http://127.0.0.1:{port}/health", timeout=600)
+        print(f"API server up with the model in {time.monotonic() - started:.1f}s "
+              f"(RSS {sum(rss_mb(p) for p in with_children(server.pid)):.0f} MB)", flush=True)
         sample = queries.sample(requests + 200, replace=requests + 200 > len(queries), random_state=1)
         bodies = [{"ip": r.ip, "access_time": r.ts.isoformat(), "user_agent": r.user_agent} for r in sample.itertuples()]
         asyncio.run(load(bodies[:200], key, port, concurrency, 60))  # warm-up: GeoIP readers, UA cache, SQLite
-        cpu_before = cpu_seconds(server.pid), cpu_seconds(os.getpid())
+        servers = with_children(server.pid)
+        server_cpu = lambda: sum(cpu_seconds(pid) for pid in servers)  # noqa: E731
+        cpu_before = server_cpu(), cpu_seconds(os.getpid())
         done, failed, trips, elapsed = asyncio.run(load(bodies[200:], key, port, concurrency, seconds))
-        cpu = [(cpu_seconds(pid) - before) * 1000 / max(1, done + failed)
-               for pid, before in zip((server.pid, os.getpid()), cpu_before)]
-        print(f"CPU per estimation: API server {cpu[0]:.1f} ms, load generator {cpu[1]:.1f} ms", flush=True)
-        return done, failed, trips, elapsed, rss_mb(server.pid, "VmHWM")
+        cpu = [(now - before) * 1000 / max(1, done + failed)
+               for now, before in zip((server_cpu(), cpu_seconds(os.getpid())), cpu_before)]
+        print(f"CPU per estimation: API server(s) {cpu[0]:.1f} ms, load generator {cpu[1]:.1f} ms", flush=True)
+        return done, failed, trips, elapsed, sum(rss_mb(pid, "VmHWM") for pid in servers)
     finally:
         server.terminate()
         server.wait(timeout=30)
+        if args.api_db == "postgresql":
+            pg_database(False, pg_name)
 
 
 def main():
@@ -189,6 +232,10 @@ def main():
     parser.add_argument("--api-concurrency", type=int, default=64)
     parser.add_argument("--api-seconds", type=float, default=60)
     parser.add_argument("--api-port", type=int, default=8765)
+    parser.add_argument("--api-db", choices=("sqlite", "postgresql"), default="sqlite",
+                        help="request store; postgresql: a throw-away database on 127.0.0.1:5432")
+    parser.add_argument("--api-processes", type=int, default=1, help="uvicorn --workers (API processes)")
+    parser.add_argument("--api-workers", type=int, default=2, help="estimation threads per API process")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="mid-bench-"))
     stored, queries = timed("generate + enrich", lambda: build(args.members, args.days, work))
@@ -220,13 +267,13 @@ def main():
     print(f"in-process batches of 64: {len(batch) / (time.perf_counter() - started):.0f} estimations/s", flush=True)
 
     if args.api_requests:
-        done, failed, trips, elapsed, server_mb = api_throughput(
-            estimator, work, queries, args.api_requests, args.api_concurrency, args.api_seconds, args.api_port)
+        done, failed, trips, elapsed, server_mb = api_throughput(estimator, work, queries, args)
         p50_trip, p95_trip = np.percentile(trips, [50, 95]) if trips else (float("nan"),) * 2
-        print(f"API (uvicorn child process on 127.0.0.1, SQLite, 2 workers, {args.api_concurrency} clients, POST + "
+        print(f"API (uvicorn on 127.0.0.1, {args.api_processes} process(es) x {args.api_workers} estimation threads, "
+              f"{'SQLite' if args.api_db == 'sqlite' else 'PostgreSQL'}, {args.api_concurrency} clients, POST + "
               f"long-poll GET): {done + failed}/{args.api_requests} round trips in {elapsed:.1f}s = "
               f"{(done + failed) / elapsed:.0f} estimations/s ({failed} answered error); round trip p50 "
-              f"{p50_trip:.0f} ms, p95 {p95_trip:.0f} ms; server peak RSS {server_mb:.0f} MB", flush=True)
+              f"{p50_trip:.0f} ms, p95 {p95_trip:.0f} ms; server peak RSS {server_mb:.0f} MB (sum)", flush=True)
 
     brute = Estimator.__new__(Estimator)
     brute.__dict__.update(estimator.__dict__)

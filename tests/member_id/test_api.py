@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 
 from transforms.common.models import ModelRegistry
 from transforms.member_id import stages
+from transforms.member_id.api import app as app_module
 from transforms.member_id.api import db
 from transforms.member_id.api.app import create_app
 from transforms.member_id.generator import Device, user_agent
@@ -124,6 +125,29 @@ def test_rate_limit_holds_across_processes_and_restarts(trained, db_url):
         assert client.post("/v1/estimations", json=known_access(trained), headers=headers).status_code == 429
         other = db.create_key(restarted.state.engine, "other", rate_per_minute=3)  # limits are per key
         assert client.post("/v1/estimations", json=known_access(trained), headers={"X-API-Key": other}).status_code == 202
+
+
+def test_long_poll_sees_results_written_by_another_process(trained, db_url):
+    accepting, estimating = make_app(trained, db_url, workers=0), make_app(trained, db_url, workers=2)
+    headers = {"X-API-Key": db.create_key(accepting.state.engine, "shop")}
+    with TestClient(accepting) as front, TestClient(estimating):
+        key = front.post("/v1/estimations", json=known_access(trained), headers=headers).json()["key"]
+        started = time.monotonic()
+        body = front.get(f"/v1/estimations/{key}?wait=20", headers=headers).json()  # woken by the result poller
+        assert body["status"] == "success" and time.monotonic() - started < 15
+
+
+def test_deleted_key_stops_within_the_cache_time(trained, db_url, monkeypatch):
+    monkeypatch.setattr(app_module, "KEY_CACHE_S", 0.2)
+    app = make_app(trained, db_url, workers=0)
+    raw = db.create_key(app.state.engine, "leaving")
+    headers = {"X-API-Key": raw}
+    with TestClient(app) as client:
+        assert client.post("/v1/estimations", json=known_access(trained), headers=headers).status_code == 202
+        with app.state.engine.begin() as conn:
+            conn.execute(db.api_keys.delete().where(db.api_keys.c.key_hash == db.hash_key(raw)))
+        time.sleep(0.3)
+        assert client.post("/v1/estimations", json=known_access(trained), headers=headers).status_code == 401
 
 
 def test_requests_survive_a_restart_and_are_done_once(trained, db_url):

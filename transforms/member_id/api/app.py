@@ -2,7 +2,8 @@
 (``?wait=S`` long-polls up to S seconds for the result, so clients need not poll in a loop).
 
 Mounted in Airflow by ``plugins/member_id_api.py`` and runnable alone:
-``uvicorn transforms.member_id.api.app:create_app_from_settings --factory``.
+``uvicorn transforms.member_id.api.app:create_app_from_settings --factory`` (``--workers N`` runs
+N processes on one SQL store; PostgreSQL is recommended then, see docs/member_id.md).
 Clients authenticate with ``X-API-Key`` (stored hashed); each key has a per-minute limit (429 +
 Retry-After; counted in SQL, so it holds across API processes and restarts) and usage counts
 (``/v1/usage``; all keys for admin keys at ``/v1/admin/usage``).
@@ -18,14 +19,20 @@ import time
 from datetime import datetime, timezone
 from typing import Optional
 
-from fastapi import Depends, FastAPI, Header, HTTPException, Query, Response
+from fastapi import Depends, FastAPI, HTTPException, Query
 from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.security import APIKeyHeader
 from pydantic import BaseModel, Field, field_validator
 
 from transforms.member_id.api import db
 from transforms.member_id.api.workers import ModelSource, WorkerPool
 
 log = logging.getLogger(__name__)
+
+KEY_CACHE_S = 5.0  # a key's row (id, limit, admin flag) is reused this long: a deleted key stops within it
+API_KEY = APIKeyHeader(name="X-API-Key", auto_error=False, description="API key")
 
 
 class EstimationRequest(BaseModel):
@@ -67,7 +74,7 @@ def create_app(db_url: str, lake_uri: str, city_mmdb: str, isp_mmdb: str, worker
                reload_s: float = 10.0, lease_s: float = 60.0) -> FastAPI:
     engine = db.connect(db_url)
     pool = WorkerPool(engine, ModelSource(lake_uri, reload_s), (city_mmdb, isp_mmdb), workers, lease_s)
-    key_cache: dict[str, dict] = {}
+    key_cache: dict[str, tuple[float, dict]] = {}  # raw key -> (expiry on the monotonic clock, row)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app):
@@ -79,49 +86,63 @@ def create_app(db_url: str, lake_uri: str, city_mmdb: str, isp_mmdb: str, worker
                   description="Asynchronous member-ID estimation from (IP, access time, User-Agent); SPEC §S3.")
     app.state.pool, app.state.engine = pool, engine
 
-    async def client(x_api_key: str = Header(..., description="API key")) -> dict:
+    async def client(x_api_key: Optional[str] = Depends(API_KEY)) -> dict:
+        # APIKeyHeader reads the header directly: FastAPI's generic Header() parsing cost more
+        # than the rest of the request handling
         pool.start()  # mounted sub-apps (Airflow plugin) get no lifespan events
-        found = key_cache.get(x_api_key)  # known keys are answered without a thread hop
-        if found is None:
+        if x_api_key is None:
+            raise RequestValidationError([{"type": "missing", "loc": ("header", "x-api-key"),
+                                           "msg": "Field required", "input": None}])
+        now = time.monotonic()
+        expires, found = key_cache.get(x_api_key, (0.0, None))
+        if expires <= now:  # known keys are answered without a thread hop for KEY_CACHE_S seconds
             row = await run_in_threadpool(db.find_key, engine, x_api_key)
             if row is None:
+                key_cache.pop(x_api_key, None)
                 raise HTTPException(401, "unknown API key")
-            found = key_cache[x_api_key] = dict(row)
+            found = dict(row)
+            key_cache[x_api_key] = (now + KEY_CACHE_S, found)
         return found
 
     @app.post("/v1/estimations", status_code=202, response_model=Accepted,
               responses={401: {}, 422: {}, 429: {"description": "rate limit; see Retry-After"}})
-    def submit(request: EstimationRequest, response: Response, key: dict = Depends(client)) -> Accepted:
-        request_key, retry_after = db.submit(engine, key["id"], key["rate_per_minute"], request.ip,
-                                             request.access_time.isoformat(), request.user_agent)
+    async def submit(request: EstimationRequest, key: dict = Depends(client)) -> JSONResponse:
+        request_key, retry_after = await run_in_threadpool(
+            db.submit, engine, key["id"], key["rate_per_minute"], request.ip, request.access_time.isoformat(),
+            request.user_agent)
         if request_key is None:
             raise HTTPException(429, f"limit of {key['rate_per_minute']} requests per minute reached",
                                 headers={"Retry-After": str(retry_after)})
         pool.wake.set()
-        response.headers["Location"] = f"/v1/estimations/{request_key}"
-        return Accepted(key=request_key, result_url=f"/v1/estimations/{request_key}")
+        url = f"/v1/estimations/{request_key}"
+        # a Response is sent as is: FastAPI skips re-validating what this code just built
+        return JSONResponse({"key": request_key, "status": "processing", "result_url": url}, 202,
+                            headers={"Location": url})
 
     @app.get("/v1/estimations/{request_key}", response_model=EstimationResult, responses={404: {}})
     async def result(request_key: str, key: dict = Depends(client),
                      wait: float = Query(0.0, ge=0.0, le=30.0, description=(
                          "seconds to wait for the result before answering `processing` (long poll); 0 answers at once"))
-                     ) -> EstimationResult:
+                     ) -> JSONResponse:
         deadline = time.monotonic() + wait
-        with pool.waiters.waiting(request_key) as finished:
-            while True:
-                row = await run_in_threadpool(db.fetch, engine, request_key)
-                if row is None or row["api_key_id"] != key["id"]:
-                    raise HTTPException(404, "no such estimation request for this API key")
-                left = deadline - time.monotonic()
-                if row["status"] not in ("pending", "processing") or left <= 0:
+        with pool.waiters.waiting(request_key) as waiting:
+            row = await run_in_threadpool(db.fetch, engine, request_key)
+            if row is None or row["api_key_id"] != key["id"]:
+                raise HTTPException(404, "no such estimation request for this API key")
+            while row["status"] in ("pending", "processing") and (left := deadline - time.monotonic()) > 0:
+                # this process's workers hand over the result at once; results of another
+                # process's workers come from the result poller (ResultWaiters)
+                try:
+                    await asyncio.wait_for(waiting.event.wait(), timeout=left)
+                except asyncio.TimeoutError:
                     break
-                # this process's workers signal at once; another process's workers are seen by re-reading
-                with contextlib.suppress(asyncio.TimeoutError):
-                    await asyncio.wait_for(finished.wait(), timeout=min(left, 0.25))
-                finished.clear()
+                waiting.event.clear()
+                # no row: its result was not written by the worker that woke us (re-claimed): re-read
+                row = waiting.row or await run_in_threadpool(db.fetch, engine, request_key)
         status = "processing" if row["status"] in ("pending", "processing") else row["status"]
-        return EstimationResult(key=request_key, status=status, member_id=row["member_id"],
-                                likelihood=row["likelihood"], error=row["error"], model_version=row["model_version"])
+        return JSONResponse({"key": request_key, "status": status, "member_id": row.get("member_id"),
+                             "likelihood": row.get("likelihood"), "error": row.get("error"),
+                             "model_version": row.get("model_version")})
 
     @app.get("/v1/usage")
     def my_usage(key: dict = Depends(client)) -> dict:

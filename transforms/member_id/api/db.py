@@ -108,22 +108,43 @@ def create_key(engine: sa.Engine, name: str, rate_per_minute: int = 600, is_admi
     return raw
 
 
+# Per-request statements are built once: building one per call (and its cache key) cost SQLAlchemy
+# more CPU than executing it.
+_find_key = sa.select(api_keys).where(api_keys.c.key_hash == sa.bindparam("key_hash"))
+_fetch = sa.select(requests).where(requests.c.key == sa.bindparam("request_key"))
+_fetch_finished = sa.select(requests).where(requests.c.key.in_(sa.bindparam("request_keys", expanding=True)),
+                                            requests.c.status.in_(("success", "error")))
+_insert_request = requests.insert()
+_drop_old_windows = rate_windows.delete().where(rate_windows.c.api_key_id == sa.bindparam("key_id"),
+                                                rate_windows.c.minute < sa.bindparam("minute"))
+_count = {column: api_keys.update().where(api_keys.c.id == sa.bindparam("key_id"))
+          .values({column: api_keys.c[column] + 1}) for column in ("accepted", "limited")}
+_take = {}  # dialect name -> rate-window upsert
+
+
+def _take_statement(dialect: str):
+    if dialect not in _take:
+        insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(rate_windows)
+        _take[dialect] = insert.values(
+            api_key_id=sa.bindparam("key_id"), minute=sa.bindparam("minute"), used=1,
+        ).on_conflict_do_update(
+            index_elements=[rate_windows.c.api_key_id, rate_windows.c.minute],
+            set_={"used": rate_windows.c.used + 1}, where=rate_windows.c.used < sa.bindparam("limit"),
+        ).returning(rate_windows.c.used)
+    return _take[dialect]
+
+
 def find_key(engine: sa.Engine, raw: str):
     with engine.connect() as conn:
-        return conn.execute(sa.select(api_keys).where(api_keys.c.key_hash == hash_key(raw))).mappings().first()
+        return conn.execute(_find_key, {"key_hash": hash_key(raw)}).mappings().first()
 
 
 def _take_from_limit(conn, key_id: int, limit: int, minute: int) -> bool:
     """Count one request in the key's current minute unless the limit is reached (atomic upsert:
     concurrent API processes cannot both take the last slot)."""
-    insert = (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(rate_windows)
-    statement = insert.values(api_key_id=key_id, minute=minute, used=1).on_conflict_do_update(
-        index_elements=[rate_windows.c.api_key_id, rate_windows.c.minute],
-        set_={"used": rate_windows.c.used + 1}, where=rate_windows.c.used < limit,
-    ).returning(rate_windows.c.used)
-    used = conn.execute(statement).scalar()
+    used = conn.execute(_take_statement(conn.dialect.name), {"key_id": key_id, "minute": minute, "limit": limit}).scalar()
     if used == 1:  # first request of a new minute: drop the key's finished windows
-        conn.execute(rate_windows.delete().where(rate_windows.c.api_key_id == key_id, rate_windows.c.minute < minute))
+        conn.execute(_drop_old_windows, {"key_id": key_id, "minute": minute})
     return used is not None and used <= limit
 
 
@@ -135,19 +156,25 @@ def submit(engine: sa.Engine, key_id: int, limit: int, ip: str, access_time: str
     minute = int(now // 60)
     with _writing(engine) as conn:
         if not _take_from_limit(conn, key_id, limit, minute):
-            conn.execute(api_keys.update().where(api_keys.c.id == key_id).values(limited=api_keys.c.limited + 1))
+            conn.execute(_count["limited"], {"key_id": key_id})
             return None, max(1, math.ceil((minute + 1) * 60 - now))
         request_key = uuid.uuid4().hex
-        conn.execute(requests.insert().values(key=request_key, api_key_id=key_id, status="pending", ip=ip,
-                                              access_time=access_time, user_agent=user_agent, attempts=0,
-                                              created_at=now))
-        conn.execute(api_keys.update().where(api_keys.c.id == key_id).values(accepted=api_keys.c.accepted + 1))
+        conn.execute(_insert_request, {"key": request_key, "api_key_id": key_id, "status": "pending", "ip": ip,
+                                       "access_time": access_time, "user_agent": user_agent, "attempts": 0,
+                                       "created_at": now})
+        conn.execute(_count["accepted"], {"key_id": key_id})
     return request_key, 0
 
 
 def fetch(engine: sa.Engine, request_key: str):
     with engine.connect() as conn:
-        return conn.execute(sa.select(requests).where(requests.c.key == request_key)).mappings().first()
+        return conn.execute(_fetch, {"request_key": request_key}).mappings().first()
+
+
+def fetch_finished(engine: sa.Engine, request_keys: list[str]) -> list[dict]:
+    """The finished ones (success or error) of ``request_keys``, in one query."""
+    with engine.connect() as conn:
+        return [dict(r) for r in conn.execute(_fetch_finished, {"request_keys": request_keys}).mappings()]
 
 
 def _claimable(now: float):

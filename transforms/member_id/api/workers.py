@@ -43,31 +43,65 @@ class ModelSource:
 
 
 class ResultWaiters:
-    """Requests whose result a GET is waiting for in this process; workers wake them on finish."""
+    """Requests whose result a GET is waiting for in this process. Workers of this process hand
+    them the written result row, so the GET answers without reading it back from SQL; results
+    written by other API processes are found by one poller thread that reads the finished ones
+    among all waited-for requests every ``poll_s`` (one query, however many GETs wait)."""
 
-    def __init__(self):
+    def __init__(self, engine, poll_s: float = 0.05, stop_event: threading.Event | None = None):
+        self.engine, self.poll_s = engine, poll_s
+        self.stop_event = stop_event or threading.Event()
         self.lock = threading.Lock()
-        self.events: dict[str, list] = {}  # request key -> [(event loop, asyncio.Event)]
+        self.waits: dict[str, list] = {}  # request key -> [Waiting]
+        self.poller: threading.Thread | None = None
 
     @contextlib.contextmanager
     def waiting(self, request_key: str):
-        entry = (asyncio.get_running_loop(), asyncio.Event())
+        entry = Waiting(asyncio.get_running_loop())
         with self.lock:
-            self.events.setdefault(request_key, []).append(entry)
+            if self.poller is None:
+                self.poller = threading.Thread(target=self._poll, name="mid-result-poller", daemon=True)
+                self.poller.start()
+            self.waits.setdefault(request_key, []).append(entry)
         try:
-            yield entry[1]
+            yield entry
         finally:
             with self.lock:
-                entries = self.events.get(request_key, [])
+                entries = self.waits.get(request_key, [])
                 entries.remove(entry)
                 if not entries:
-                    self.events.pop(request_key, None)
+                    self.waits.pop(request_key, None)
 
-    def notify(self, request_keys) -> None:
+    def notify(self, results: list[dict], written: bool) -> None:
+        """Wake the GETs waiting for ``results``; with ``written`` they get the rows themselves,
+        otherwise (some result was not written: re-claimed meanwhile) they re-read SQL."""
         with self.lock:
-            woken = [entry for k in request_keys for entry in self.events.get(k, ())]
-        for loop, event in woken:
-            loop.call_soon_threadsafe(event.set)
+            woken = [(entry, r) for r in results for entry in self.waits.get(r["key"], ())]
+        for entry, row in woken:
+            entry.loop.call_soon_threadsafe(entry.deliver, row if written else None)
+
+    def _poll(self, chunk: int = 500) -> None:
+        while not self.stop_event.wait(self.poll_s):
+            with self.lock:
+                keys = list(self.waits)
+            try:
+                for start in range(0, len(keys), chunk):
+                    finished = db.fetch_finished(self.engine, keys[start:start + chunk])
+                    if finished:
+                        self.notify(finished, written=True)
+            except Exception:  # noqa: BLE001 - keep polling; waiting GETs still time out normally
+                log.exception("result poller failed; retrying")
+
+
+class Waiting:
+    """One waiting GET: its event loop, the event a worker sets and the result row it hands over."""
+
+    def __init__(self, loop):
+        self.loop, self.event, self.row = loop, asyncio.Event(), None
+
+    def deliver(self, row) -> None:  # runs in the GET's event loop
+        self.row = row
+        self.event.set()
 
 
 class WorkerPool:
@@ -78,7 +112,7 @@ class WorkerPool:
         self.wake, self.stop_event = threading.Event(), threading.Event()
         self.threads: list[threading.Thread] = []
         self.processed = 0
-        self.waiters = ResultWaiters()
+        self.waiters = ResultWaiters(engine, stop_event=self.stop_event)
 
     def start(self) -> None:
         if self.threads or self.workers <= 0:
@@ -101,8 +135,10 @@ class WorkerPool:
             try:
                 claimed = db.claim(self.engine, worker, self.batch, self.lease_s)
                 if claimed:
-                    self.processed += db.finish(self.engine, worker, self.process(claimed))
-                    self.waiters.notify([r["key"] for r in claimed])
+                    results = self.process(claimed)
+                    written = db.finish(self.engine, worker, results)
+                    self.processed += written
+                    self.waiters.notify(results, written == len(results))
                     continue
             except Exception:  # noqa: BLE001 - keep serving; the lease returns the requests to the queue
                 log.exception("worker %s failed a batch; its requests will be retried after the lease", worker)
