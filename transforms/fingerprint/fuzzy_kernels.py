@@ -82,7 +82,7 @@ def collect(posted_rows, lo1, hi1, lo2, hi2, identical_rows, n_stored):
 
 
 @njit(cache=True)
-def _parts(row, q_bs, block_sizes, h1_len, h2_len, flags_i):
+def _parts(row, q_bs, block_sizes, flags_i):
     """For one row: which row part (1/2, 0 = none) meets the query's h1 and which meets its h2."""
     bs = block_sizes[row]
     with_h1 = 0
@@ -98,7 +98,7 @@ def _parts(row, q_bs, block_sizes, h1_len, h2_len, flags_i):
 def _exact(row, flag, q_bs, masks1, m1, masks2, m2, block_sizes, h1, h1_len, h2, h2_len):
     if flag & IDENTICAL:
         return 100
-    with_h1, with_h2 = _parts(row, q_bs, block_sizes, h1_len, h2_len, flag)
+    with_h1, with_h2 = _parts(row, q_bs, block_sizes, flag)
     best = 0
     if with_h1:
         text, n = (h1[row], h1_len[row]) if with_h1 == 1 else (h2[row], h2_len[row])
@@ -130,7 +130,7 @@ def _bound(row, flag, q_bs, m1, q1_hist, m2, q2_hist, block_sizes, h1_len, h2_le
     """A score the row cannot exceed: the LCS is at most the overlap of the character counts."""
     if flag & IDENTICAL:
         return 100
-    with_h1, with_h2 = _parts(row, q_bs, block_sizes, h1_len, h2_len, flag)
+    with_h1, with_h2 = _parts(row, q_bs, block_sizes, flag)
     bound = 0
     if with_h1:
         hist, n = (h1_hist[row], h1_len[row]) if with_h1 == 1 else (h2_hist[row], h2_len[row])
