@@ -13,7 +13,14 @@ from typing import Callable, Optional
 
 PREFIX = "TRACKSCOPE_"
 REPO_ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_HOME = REPO_ROOT / "var"
+
+
+def trackscope_home() -> Path:
+    """Where local state lives by default (lake, inputs, secrets): ``TRACKSCOPE_HOME``, else ``<repo>/var``."""
+    return Path(os.environ.get("TRACKSCOPE_HOME") or REPO_ROOT / "var")
+
+
+DEFAULT_HOME = trackscope_home()  # the defaults below follow TRACKSCOPE_HOME as set when the process started
 
 
 @dataclasses.dataclass(frozen=True)
@@ -21,6 +28,7 @@ class BaseSettings:
     """Fields every pipeline shares. Each domain extends it with its own frozen dataclass."""
 
     lake_uri: str = (DEFAULT_HOME / "lake").as_uri()
+    empty_partition: str = "fail"  # a run whose inputs hold nothing for its partition: fail | skip
 
     @property
     def lake(self):
