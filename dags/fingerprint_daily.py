@@ -1,11 +1,9 @@
 """Fingerprint linking, daily: ingest the day's visits → checkpoint → link to devices → checkpoint."""
-from datetime import datetime
+from airflow.sdk import Metadata, dag, task
 
-from airflow.sdk import Asset, Metadata, Param, dag, task
+from transforms.common.airflow_glue import current_key, run_stage
+from transforms.common.dagkit import dag_args, daily_partitions, day_param, FP_LINKS
 
-from transforms.common.airflow_glue import current_key, daily_partitions, run_stage
-
-FP_LINKS = Asset(name="fingerprint_links", uri="file:///trackscope/fingerprint/links")
 
 DOC = """
 ### Browser-fingerprint linking: daily
@@ -24,12 +22,8 @@ See `docs/fingerprint.md`.
 """
 
 
-@dag(
-    dag_id="fingerprint_daily", schedule=daily_partitions(), start_date=datetime(2015, 1, 1), catchup=False,
-    max_active_runs=1, tags=["fingerprint"], doc_md=DOC,
-    default_args={"owner": "trackscope", "retries": 0},
-    params={"ds": Param(None, type=["null", "string"], description="Day to process (default: logical date)")},
-)
+@dag(**dag_args("fingerprint_daily", DOC, ["fingerprint"], daily_partitions(), max_active_runs=1,
+                 params={"ds": day_param()}))
 def fingerprint_daily():
     @task
     def ingest_visits() -> dict:

@@ -1,9 +1,8 @@
 """Fingerprint linking, onboarding: import a whole history of visits and link it in time order."""
-from datetime import datetime
-
 from airflow.sdk import Param, dag, task
 
 from transforms.common.airflow_glue import run_param, run_stage
+from transforms.common.dagkit import dag_args, day_param
 
 DOC = """
 ### Browser-fingerprint linking: history import
@@ -17,15 +16,10 @@ from there. Checkpoint: the last imported day's coverage and links.
 """
 
 
-@dag(
-    dag_id="fingerprint_import", schedule=None, start_date=datetime(2015, 1, 1), catchup=False,
-    max_active_runs=1, tags=["fingerprint"], doc_md=DOC,
-    default_args={"owner": "trackscope", "retries": 0},
-    params={
-        "ds": Param(None, type=["null", "string"], description="Import date (default: logical date)"),
-        "source": Param(None, type=["null", "string"], description="Folder or file (default: fp_input_dir)"),
-    },
-)
+@dag(**dag_args("fingerprint_import", DOC, ["fingerprint"], None, max_active_runs=1, params={
+    "ds": day_param("Import date (default: logical date)"),
+    "source": Param(None, type=["null", "string"], description="Folder or file (default: fp_input_dir)"),
+}))
 def fingerprint_import():
     @task
     def import_history() -> dict:

@@ -1,11 +1,9 @@
 """Fingerprint linking, nightly: fit + calibrate + evaluate all methods → checkpoint → gate → report."""
-from datetime import datetime
+from airflow.sdk import dag, task
 
-from airflow.sdk import Asset, Param, dag, task
+from transforms.common.airflow_glue import run_stage
+from transforms.common.dagkit import dag_args, daily_partitions, day_param, FP_REPORT
 
-from transforms.common.airflow_glue import daily_partitions, run_stage
-
-FP_REPORT = Asset(name="fingerprint_report", uri="file:///trackscope/fingerprint/report")
 
 DOC = """
 ### Browser-fingerprint linking: nightly calibration and evaluation
@@ -25,12 +23,8 @@ For the run's date `ds`, on three disjoint windows of `fp_visits` ending at `ds`
 """
 
 
-@dag(
-    dag_id="fingerprint_nightly", schedule=daily_partitions(), start_date=datetime(2015, 1, 1), catchup=False,
-    max_active_runs=1, tags=["fingerprint"], doc_md=DOC,
-    default_args={"owner": "trackscope", "retries": 0},
-    params={"ds": Param(None, type=["null", "string"], description="Last day of the test window")},
-)
+@dag(**dag_args("fingerprint_nightly", DOC, ["fingerprint"], daily_partitions(), max_active_runs=1,
+                 params={"ds": day_param("Last day of the test window")}))
 def fingerprint_nightly():
     @task
     def calibrate_and_evaluate() -> str:

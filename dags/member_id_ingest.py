@@ -1,11 +1,9 @@
 """Member-ID estimation, daily: access log of the logical date → accesses → enriched features."""
-from datetime import datetime
+from airflow.sdk import dag, task
 
-from airflow.sdk import Asset, Param, dag, task
+from transforms.common.airflow_glue import run_stage
+from transforms.common.dagkit import dag_args, daily_partitions, day_param, MID_ENRICHED
 
-from transforms.common.airflow_glue import daily_partitions, run_stage
-
-MID_ENRICHED = Asset(name="mid_enriched", uri="file:///trackscope/member_id/enriched")
 
 DOC = """
 ### Member-ID estimation: daily ingest
@@ -21,11 +19,7 @@ See docs/member_id.md.
 """
 
 
-@dag(
-    dag_id="member_id_ingest", schedule=daily_partitions(), start_date=datetime(2026, 1, 1), catchup=False,
-    tags=["member_id"], doc_md=DOC, default_args={"owner": "trackscope", "retries": 0},
-    params={"ds": Param(None, type=["null", "string"], description="day YYYY-MM-DD (default: logical date)")},
-)
+@dag(**dag_args("member_id_ingest", DOC, ["member_id"], daily_partitions(), params={"ds": day_param()}))
 def member_id_ingest():
     @task
     def ingest_day():

@@ -1,9 +1,8 @@
 """Member-ID estimation, nightly: retrain the pairwise models, evaluate by time split, gate."""
-from datetime import datetime
+from airflow.sdk import dag, task
 
-from airflow.sdk import Param, dag, task
-
-from transforms.common.airflow_glue import daily_partitions, run_stage
+from transforms.common.airflow_glue import run_stage
+from transforms.common.dagkit import dag_args, daily_partitions, day_param
 
 DOC = """
 ### Member-ID estimation: nightly retraining
@@ -18,11 +17,8 @@ For run date D (the `ds` param, else the logical date; run after `member_id_inge
 """
 
 
-@dag(
-    dag_id="member_id_retrain", schedule=daily_partitions(), start_date=datetime(2026, 1, 1), catchup=False,
-    tags=["member_id", "model"], doc_md=DOC, default_args={"owner": "trackscope", "retries": 0},
-    params={"ds": Param(None, type=["null", "string"], description="day YYYY-MM-DD (default: logical date)")},
-)
+@dag(**dag_args("member_id_retrain", DOC, ["member_id", "model"], daily_partitions(),
+                 params={"ds": day_param()}))
 def member_id_retrain():
     @task
     def train_models():

@@ -1,11 +1,9 @@
 """Mouse dynamics, daily: raw interaction logs → validated events → session and action features."""
-from datetime import datetime
+from airflow.sdk import dag, task
 
-from airflow.sdk import Asset, Param, dag, task
+from transforms.common.airflow_glue import run_stage
+from transforms.common.dagkit import dag_args, daily_partitions, day_param, MOUSE_FEATURES
 
-from transforms.common.airflow_glue import daily_partitions, run_stage
-
-MOUSE_FEATURES = Asset(name="mouse_features", uri="file:///trackscope/mouse/features")
 
 DOC = """
 ### Mouse dynamics: daily features
@@ -22,11 +20,8 @@ Checkpoint summaries: `_checkpoints/<name>/<ds>/summary.txt` in the lake. See do
 """
 
 
-@dag(
-    dag_id="mouse_features", schedule=daily_partitions(), start_date=datetime(2026, 1, 1), catchup=False,
-    max_active_runs=1, tags=["mouse"], doc_md=DOC, default_args={"owner": "trackscope", "retries": 0},
-    params={"ds": Param(None, type=["null", "string"], description="Day YYYY-MM-DD (default: logical date)")},
-)
+@dag(**dag_args("mouse_features", DOC, ["mouse"], daily_partitions(), max_active_runs=1,
+                 params={"ds": day_param()}))
 def mouse_features():
     @task
     def ingest_events():

@@ -1,9 +1,8 @@
 """Mouse dynamics, nightly: retrain identification models, evaluate, gate, report."""
-from datetime import datetime
-
 from airflow.sdk import Param, dag, task
 
-from transforms.common.airflow_glue import daily_partitions, run_param, run_stage
+from transforms.common.airflow_glue import run_param, run_stage
+from transforms.common.dagkit import dag_args, daily_partitions, day_param
 
 DOC = """
 ### Mouse dynamics: nightly retraining
@@ -26,13 +25,10 @@ def _window_stage(name: str):
     return run_stage(f"transforms.mouse.stages.{name}", run_param("train_days"), run_param("test_days"))
 
 
-@dag(
-    dag_id="mouse_training", schedule=daily_partitions(), start_date=datetime(2026, 1, 1), catchup=False,
-    max_active_runs=1, tags=["mouse", "model"], doc_md=DOC, default_args={"owner": "trackscope", "retries": 0},
-    params={"ds": Param(None, type=["null", "string"], description="Last test day (default: logical date)"),
-            "train_days": Param(None, type=["null", "integer"], minimum=1),
-            "test_days": Param(None, type=["null", "integer"], minimum=1)},
-)
+@dag(**dag_args("mouse_training", DOC, ["mouse", "model"], daily_partitions(), max_active_runs=1, params={
+    "ds": day_param("Last test day (default: logical date)"),
+    "train_days": Param(None, type=["null", "integer"], minimum=1),
+    "test_days": Param(None, type=["null", "integer"], minimum=1)}))
 def mouse_training():
     @task(retries=0)
     def check_training_window():

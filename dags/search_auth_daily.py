@@ -1,12 +1,9 @@
 """Search-history authentication, daily: ingest → features → templates, with checkpoints."""
-from datetime import datetime
+from airflow.sdk import dag, task
 
-from airflow.sdk import Asset, Param, dag, task
+from transforms.common.airflow_glue import run_stage
+from transforms.common.dagkit import dag_args, daily_partitions, day_param, SA_FEATURES, SA_TEMPLATES
 
-from transforms.common.airflow_glue import daily_partitions, run_stage
-
-SA_FEATURES = Asset(name="sa_daily_features", uri="file:///trackscope/search_auth/daily_features")
-SA_TEMPLATES = Asset(name="sa_templates", uri="file:///trackscope/search_auth/templates")
 
 DOC = """
 ### Search-history authentication: daily features and templates
@@ -24,12 +21,8 @@ See docs/search_auth.md.
 """
 
 
-@dag(
-    dag_id="search_auth_daily", schedule=daily_partitions(), start_date=datetime(2026, 1, 1), catchup=False,
-    tags=["search_auth"], doc_md=DOC, max_active_runs=1,
-    default_args={"owner": "trackscope", "retries": 0},
-    params={"ds": Param(None, type=["null", "string"], description="day to process (default: logical date)")},
-)
+@dag(**dag_args("search_auth_daily", DOC, ["search_auth"], daily_partitions(), max_active_runs=1,
+                 params={"ds": day_param()}))
 def search_auth_daily():
     @task
     def ingest_queries():

@@ -1,7 +1,7 @@
 """Search-history authentication: the thesis evaluation protocol on the lake's daily features."""
-from datetime import datetime
-
 from airflow.sdk import Param, dag, task
+
+from transforms.common.dagkit import dag_args, day_param
 
 DOC = """
 ### Search-history authentication: evaluation
@@ -16,12 +16,10 @@ CLI twin: `python -m transforms.search_auth.cli evaluate`.
 """
 
 
-@dag(
-    dag_id="search_auth_evaluation", schedule=None, start_date=datetime(2026, 1, 1), catchup=False,
-    tags=["search_auth", "evaluation"], doc_md=DOC, default_args={"owner": "trackscope", "retries": 0},
-    params={"first_day": Param("2026-01-01", type="string"), "min_active_days": Param(0, type="integer"),
-            "missing": Param("skip", enum=["skip", "zero"]), "trees": Param(100, type="integer")},
-)
+@dag(**dag_args("search_auth_evaluation", DOC, ["search_auth", "evaluation"], None, params={
+    "first_day": day_param("First day of the protocol's 91 days", "2026-01-01"),
+    "min_active_days": Param(0, type="integer"),
+    "missing": Param("skip", enum=["skip", "zero"]), "trees": Param(100, type="integer")}))
 def search_auth_evaluation():
     @task
     def evaluate_protocol(params=None):

@@ -1,11 +1,9 @@
 """Search-history authentication, nightly: retrain Doc2Vec + classifier, then the promotion gate."""
-from datetime import datetime
+from airflow.sdk import dag, task
 
-from airflow.sdk import Asset, Param, dag, task
+from transforms.common.airflow_glue import run_stage, runtime_settings
+from transforms.common.dagkit import dag_args, daily_partitions, day_param, SA_MODEL
 
-from transforms.common.airflow_glue import daily_partitions, run_stage, runtime_settings
-
-SA_MODEL = Asset(name="sa_model", uri="file:///trackscope/search_auth/model")
 
 DOC = """
 ### Search-history authentication: nightly retraining
@@ -19,12 +17,8 @@ with window, parameters, metrics). **promotion_gate** makes it current only if i
 """
 
 
-@dag(
-    dag_id="search_auth_retrain", schedule=daily_partitions(), start_date=datetime(2026, 1, 1), catchup=False,
-    tags=["search_auth", "ml"], doc_md=DOC, max_active_runs=1,
-    default_args={"owner": "trackscope", "retries": 0},
-    params={"ds": Param(None, type=["null", "string"], description="last day of the window")},
-)
+@dag(**dag_args("search_auth_retrain", DOC, ["search_auth", "ml"], daily_partitions(), max_active_runs=1,
+                 params={"ds": day_param("Last day of the window")}))
 def search_auth_retrain():
     @task
     def retrain():

@@ -1,12 +1,9 @@
 """Session-replay survey, part 2: request-log extraction → detection → disclosure → report."""
-from datetime import datetime
-
-from airflow.sdk import Asset, Param, dag, task
+from airflow.sdk import dag, task
 
 from transforms.common.airflow_glue import run_stage
+from transforms.common.dagkit import dag_args, key_param, SURVEY_RAW, SURVEY_REPORT
 
-SURVEY_RAW = Asset(name="survey_raw_visits", uri="file:///trackscope/survey/raw_visits")
-SURVEY_REPORT = Asset(name="survey_report", uri="file:///trackscope/survey/report")
 
 DOC = """
 ### Session-replay survey: analysis
@@ -23,11 +20,8 @@ A failed checkpoint stops everything after it; its summary is in the task log an
 """
 
 
-@dag(
-    dag_id="survey_analysis", schedule=[SURVEY_RAW], start_date=datetime(2026, 1, 1), catchup=False,
-    tags=["survey"], doc_md=DOC, default_args={"owner": "trackscope", "retries": 0},
-    params={"crawl_id": Param(None, type=["null", "string"])},
-)
+@dag(**dag_args("survey_analysis", DOC, ["survey"], [SURVEY_RAW],
+                 params={"crawl_id": key_param("Crawl to analyse (default: the triggering event's)")}))
 def survey_analysis():
     @task
     def extract_crawl():

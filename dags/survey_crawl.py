@@ -1,11 +1,11 @@
 """Session-replay survey, part 1: Tranco list → crawl (mapped over batches) → crawl checkpoint."""
-from datetime import datetime, timedelta
+from datetime import timedelta
 
-from airflow.sdk import Asset, Metadata, Param, dag, task
+from airflow.sdk import Metadata, dag, task
 
 from transforms.common.airflow_glue import current_key, run_stage
+from transforms.common.dagkit import dag_args, key_param, SURVEY_RAW
 
-SURVEY_RAW = Asset(name="survey_raw_visits", uri="file:///trackscope/survey/raw_visits")
 NETWORK_RETRIES = {"retries": 2, "retry_delay": timedelta(minutes=1)}
 
 DOC = """
@@ -20,12 +20,8 @@ starts **survey_analysis** for that crawl id.
 """
 
 
-@dag(
-    dag_id="survey_crawl", schedule="@monthly", start_date=datetime(2026, 1, 1), catchup=False,
-    max_active_runs=1, tags=["survey", "network"], doc_md=DOC,
-    default_args={"owner": "trackscope"},
-    params={"crawl_id": Param(None, type=["null", "string"], description="Defaults to the logical date")},
-)
+@dag(**dag_args("survey_crawl", DOC, ["survey", "network"], "@monthly", max_active_runs=1,
+                 params={"crawl_id": key_param("Defaults to the logical date")}))
 def survey_crawl():
     @task(**NETWORK_RETRIES)
     def select_sites() -> list[list[dict]]:

@@ -1,9 +1,7 @@
 """Import historical crawls exported as HAR 1.2 into a crawl id, then analyse them like a crawl."""
-from datetime import datetime
+from airflow.sdk import Metadata, Param, dag, get_current_context, task
 
-from airflow.sdk import Asset, Metadata, Param, dag, get_current_context, task
-
-SURVEY_RAW = Asset(name="survey_raw_visits", uri="file:///trackscope/survey/raw_visits")
+from transforms.common.dagkit import dag_args, key_param, SURVEY_RAW
 
 DOC = """
 ### Session-replay survey: HAR import
@@ -14,12 +12,9 @@ becomes one visit of that crawl id (`source = har`); the `survey_raw_visits` eve
 """
 
 
-@dag(
-    dag_id="survey_har_import", schedule=None, start_date=datetime(2026, 1, 1), catchup=False,
-    tags=["survey", "import"], doc_md=DOC, default_args={"owner": "trackscope", "retries": 0},
-    params={"crawl_id": Param("har-import", type="string"),
-            "har_paths": Param([], type="array", description="Paths or glob patterns of .har files")},
-)
+@dag(**dag_args("survey_har_import", DOC, ["survey", "import"], None, params={
+    "crawl_id": key_param("Crawl id the HAR pages are imported into", "har-import"),
+    "har_paths": Param([], type="array", description="Paths or glob patterns of .har files")}))
 def survey_har_import():
     @task(outlets=[SURVEY_RAW])
     def import_har():

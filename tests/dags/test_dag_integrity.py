@@ -64,3 +64,42 @@ def test_daily_dags_process_the_day_that_ended(dagbag):
     assert len(daily) >= 8
     for dag in daily:
         assert isinstance(dag.timetable, CronDataIntervalTimetable), dag.dag_id
+
+
+def test_any_historical_date_can_run(dagbag):
+    from datetime import datetime, timezone
+
+    for dag in dagbag.dags.values():
+        assert dag.start_date <= datetime(1995, 1, 1, tzinfo=timezone.utc), dag.dag_id
+        assert not dag.catchup, f"{dag.dag_id}: catchup would schedule every day since the start date"
+
+
+def test_partition_params_are_validated_at_trigger(dagbag):
+    from transforms.common.keys import DAY_PATTERN, KEY_PATTERN
+
+    for dag in dagbag.dags.values():
+        for name, param in dag.params.items():
+            schema = dag.params.get_param(name).schema
+            if name in ("ds", "first_day"):
+                assert schema.get("pattern") == DAY_PATTERN, f"{dag.dag_id}.{name}"
+            if name == "crawl_id":
+                assert schema.get("pattern") == KEY_PATTERN, f"{dag.dag_id}.{name}"
+
+
+def test_every_run_stage_path_resolves():
+    import importlib
+    import re
+
+    for path in DAGS_DIR.glob("*.py"):
+        for stage in re.findall(r'run_stage\(\s*"([\w.]+)"', path.read_text()):
+            module_name, _, function = stage.rpartition(".")
+            module = importlib.import_module(module_name)
+            assert callable(getattr(module, function, None)), f"{path.name}: {stage}"
+            assert hasattr(module, "SETTINGS"), f"{module_name} has no SETTINGS class"
+
+
+def test_each_asset_is_declared_once():
+    import re
+
+    declared = [p.name for p in DAGS_DIR.glob("*.py") if re.search(r"\bAsset\(", p.read_text())]
+    assert not declared, f"assets are declared in transforms/common/dagkit.py, not in {declared}"

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from transforms.common import settings as settings_module
+from transforms.common.keys import check_day, check_key
 
 
 def _variable(name: str):
@@ -20,16 +21,18 @@ def runtime_settings(cls=None):
 
 def run_key(context, param: str = "crawl_id") -> str:
     """The partition a run works on: an explicit param, else the triggering asset event's extra,
-    else the run's logical date (so scheduled runs and backfills get one partition per date)."""
+    else the run's logical date (so scheduled runs and backfills get one partition per date).
+    Validated before any I/O: a ``ds`` must be a real day, any other key a safe name."""
+    check = check_day if param == "ds" else check_key
     explicit = (context.get("params") or {}).get(param)
     if explicit:
-        return str(explicit)
+        return check(str(explicit), param)
     for events in (context.get("triggering_asset_events") or {}).values():
         for event in reversed(list(events)):
             if (event.extra or {}).get(param):
-                return str(event.extra[param])
+                return check(str(event.extra[param]), param)
     logical = context.get("logical_date") or context.get("data_interval_end")
-    return logical.strftime("%Y-%m-%d") if logical else context["ds"]
+    return check(logical.strftime("%Y-%m-%d") if logical else context["ds"], param)
 
 
 def current_key(param: str = "ds") -> str:
@@ -42,15 +45,6 @@ def current_key(param: str = "ds") -> str:
 def task_context(param: str = "crawl_id", cls=None):
     """(settings, partition key) for the running task: the pair every stage function takes."""
     return runtime_settings(cls), current_key(param)
-
-
-def daily_partitions():
-    """The schedule of DAGs that process one day ``ds``: the run for day D starts once D has ended
-    and has logical date D (Airflow 3's plain "@daily" would start D's run at D 00:00 and name it
-    D, i.e. process a day that has just begun)."""
-    from airflow.sdk import CronDataIntervalTimetable
-
-    return CronDataIntervalTimetable("@daily", timezone="UTC")
 
 
 def run_param(name: str):
@@ -67,6 +61,17 @@ def run_stage(stage: str, *args, key: str = "ds"):
     environment and the partition is the run's ``key`` param, asset event or logical date."""
     import importlib
 
+    from transforms.common.inputs import NothingToDo
+
     module_name, _, function = stage.rpartition(".")
     module = importlib.import_module(module_name)
-    return getattr(module, function)(*task_context(key, module.SETTINGS), *args)
+    settings, partition = task_context(key, module.SETTINGS)
+    try:
+        return getattr(module, function)(settings, partition, *args)
+    except NothingToDo as empty:
+        from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
+
+        message = f"{function} has nothing to do for {key}={partition}: {empty}"
+        if settings.empty_partition == "skip":
+            raise AirflowSkipException(message + " (skipped: empty_partition=skip)") from empty
+        raise AirflowFailException(message + " (set trackscope_empty_partition=skip to skip such days)") from empty
