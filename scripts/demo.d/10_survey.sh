@@ -23,7 +23,6 @@ grep -oE "crawl $crawl_id: [0-9]+ sites selected[^[]*|crawl $crawl_id: [0-9]+/[0
 echo "[survey] analysing crawl $crawl_id"
 airflow dags test survey_analysis -c "$conf" > "$TRACKSCOPE_HOME/survey_analysis.log" 2>&1 \
   || { tail -50 "$TRACKSCOPE_HOME/survey_analysis.log"; exit 1; }
-lake="${TRACKSCOPE_LAKE_URI#file://}"
-report="$lake/reports/survey/crawl_id=$crawl_id/index.html"
+report="$(python -m transforms.common.lakectl resolve "reports/survey/crawl_id=$crawl_id")/index.html"
 [ -f "$report" ] || { echo "no report at $report"; exit 1; }
 echo "survey report: $report" | tee -a "$TRACKSCOPE_HOME/demo-outputs.txt"

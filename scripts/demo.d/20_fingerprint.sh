@@ -35,12 +35,12 @@ for day in 2015-06-18 2015-06-19 2015-06-20; do
   run fingerprint_daily "$day"
 done
 lake="${TRACKSCOPE_LAKE_URI#file://}"
-report="$lake/reports/fingerprint/ds=$HISTORY_END"
-python - "$lake" <<'PY'
-import sys
-import pandas as pd
-lake = sys.argv[1]
-links = pd.read_parquet(f"{lake}/fp_links")
+report="$(python -m transforms.common.lakectl resolve "reports/fingerprint/ds=$HISTORY_END")"
+python - <<'PY'
+from transforms.common.settings import load
+from transforms.fingerprint.schemas import LINKS
+from transforms.fingerprint.settings import FingerprintSettings
+links = load(FingerprintSettings).lake.read(LINKS)
 print("[fingerprint] links of the daily runs:")
 print(links[links["ds"].astype(str) >= "2015-06-18"].groupby(["ds", "method", "decision"], observed=True).size().to_string())
 PY

@@ -31,12 +31,13 @@ airflow dags test search_auth_daily 2026-03-05 >/dev/null
 python -m transforms.search_auth.cli score --user 1000 --ds 2026-03-05 > "$TRACKSCOPE_HOME/search_auth/score-1000-2026-03-05.json"
 airflow dags test search_auth_evaluation -c '{"first_day": "2026-01-01", "trees": 100}' >/dev/null
 lake="${TRACKSCOPE_LAKE_URI#file://}"
-cat "$lake/reports/search_auth/evaluation/first_day=2026-01-01/results.txt"
+evaluation="$(python -m transforms.common.lakectl resolve reports/search_auth/evaluation/first_day=2026-01-01)"
+cat "$evaluation/results.txt"
 {
   echo "search_auth: input log $TRACKSCOPE_SA_INPUT_DIR/aol-synthetic.txt ($USERS synthetic users, 91 days)"
   echo "search_auth: daily features $lake/sa_daily_features/, templates $lake/sa_templates/ds=2026-03-05/"
   echo "search_auth: model registry $lake/models/search_auth/ (current.json, history.jsonl)"
   echo "search_auth: score example $TRACKSCOPE_HOME/search_auth/score-1000-2026-03-05.json"
-  echo "search_auth: evaluation $lake/reports/search_auth/evaluation/first_day=2026-01-01/ (results.txt, evaluation.png)"
+  echo "search_auth: evaluation $evaluation/ (results.txt, evaluation.png)"
 } >> "$TRACKSCOPE_HOME/demo-outputs.txt"
 echo "[search_auth] demo step done in $(( $(date +%s) - started ))s"

@@ -33,7 +33,7 @@ def test_import_nightly_and_daily_dags_succeed(fp_settings, tmp_path):
     lake = fp_settings.lake
     evaluation = lake.read_partition(schemas.EVALUATION, "2015-06-17")
     assert set(evaluation["method"]) == {"fybrid", "openam50", "openam30", "eckersley", "yiks", "ssdeep", "hybrid"}
-    assert lake.exists(lake.path("reports/fingerprint/ds=2015-06-17/tp_rate_by_gap.png"))
+    assert lake.exists(lake.current_dir("reports/fingerprint/ds=2015-06-17") + "/tp_rate_by_gap.png")
     links = lake.read_partition(schemas.LINKS, "2015-06-20")
     assert len(links) == len(lake.read_partition(schemas.VISITS, "2015-06-20")) > 0
     assert set(links["method"]) == {"hybrid"}  # the promoted linker took over from the ssdeep fallback

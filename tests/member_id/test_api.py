@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
-from transforms.common.models import ModelRegistry
+from transforms.common.models import GateRule, ModelRegistry
 from transforms.member_id import stages
 from transforms.member_id.api import app as app_module
 from transforms.member_id.api import db
@@ -193,7 +193,7 @@ def test_newly_promoted_model_is_served_without_restart(trained, db_url):
         before = wait_result(client, client.post("/v1/estimations", json=known_access(trained), headers=headers).json()["key"], headers)
         meta = registry.meta(before["model_version"])
         newer = registry.save(registry.load(before["model_version"]), meta["params"], meta["data_window"], meta["metrics"])
-        assert registry.gate(newer, "decision_accuracy", True, 0.0).promoted
+        assert registry.gate(newer, GateRule("decision_accuracy")).promoted
         try:
             after = wait_result(client, client.post("/v1/estimations", json=known_access(trained), headers=headers).json()["key"], headers)
             assert after["model_version"] == newer != before["model_version"]

@@ -83,7 +83,7 @@ def test_enrich_columns_equal_enrich(world):
     from transforms.member_id.ingest import read_day
     from transforms.member_id.query import QUERY_COLUMNS
 
-    accesses = read_day(str(world / "logs"), DAY_NAMES[2], "user", Quarantine("t"))
+    accesses, _ = read_day(str(world / "logs"), DAY_NAMES[2], "user", Quarantine("t"))
     geo = GeoLookup(str(world / "City.mmdb"), str(world / "ISP.mmdb"))
     accesses["ts"] = accesses["ts"] + pd.to_timedelta(np.arange(len(accesses)) % 997, unit="us")  # sub-second times
     expected = enrich(accesses, geo)

@@ -37,13 +37,13 @@ def test_table_input(tmp_path):
                           "ip": ["23.0.0.5", "23.0.0.6"], "user_agent": [UA_CHROME, UA_CHROME]})
     frame.to_csv(tmp_path / "access-2026-03-01.csv", index=False)
     q = Quarantine("ingest")
-    out = ingest.read_day(str(tmp_path), "2026-03-01", "column:member", q)
+    out, _ = ingest.read_day(str(tmp_path), "2026-03-01", "column:member", q)
     assert out["member_id"].tolist() == ["a"] and len(q) == 1
 
 
 def test_generated_day_enriches_with_real_readers(world):
     q = Quarantine("ingest")
-    accesses = ingest.read_day(str(world / "logs"), DAY_NAMES[1], "user", q)
+    accesses, _ = ingest.read_day(str(world / "logs"), DAY_NAMES[1], "user", q)
     assert len(q) >= 3  # the generator's noise lines
     geo = GeoLookup(str(world / "City.mmdb"), str(world / "ISP.mmdb"))
     enriched = enrich(accesses, geo)

@@ -6,7 +6,7 @@ import pandas as pd
 
 from tests.airflow_run import airflow_env, run_dag
 from transforms.search_auth import schemas, stages
-from transforms.search_auth.panel import day_range
+from transforms.common.days import day_range
 
 
 def test_daily_and_retrain_dags_succeed_in_airflow(sa_settings, generated_log, airflow_home):

@@ -31,7 +31,7 @@ def test_aol_format_loads_and_bad_rows_are_quarantined(sa_settings):
     with open(f"{sa_settings.sa_input_dir}/aol.txt", "w") as handle:
         handle.write(AOL)
     summary = stages.ingest_queries(sa_settings, "2026-01-05")
-    queries = sa_settings.lake.read_partition(schemas.QUERIES, "2026-01-05")
+    queries = sa_settings.lake.read_partition(schemas.QUERIES, "2026-01-05", staged=True)
     assert sorted(queries["query"]) == ["iphone 修理", "python tutorial", "東京の天気"]
     assert summary["queries"] == 3
     assert _reasons(sa_settings, "2026-01-05") == ["control characters", "empty user", "malformed line",
@@ -47,7 +47,7 @@ def test_csv_and_parquet_with_timezones(sa_settings):
     pd.DataFrame({"user_id": ["c"], "ts": ["2026-01-05 20:00:00"], "query": ["sushi"]}).to_parquet(
         f"{sa_settings.sa_input_dir}/log.parquet")
     stages.ingest_queries(sa_settings, "2026-01-05")
-    queries = sa_settings.lake.read_partition(schemas.QUERIES, "2026-01-05").sort_values("query")
+    queries = sa_settings.lake.read_partition(schemas.QUERIES, "2026-01-05", staged=True).sort_values("query")
     assert queries["query"].tolist() == ["ramen", "sushi", "ラーメン 新宿"]
     assert queries["hour"].tolist() == [10, 20, 10]  # 01:00Z is 10:00 in Tokyo
     assert _reasons(sa_settings, "2026-01-05") == ["unparseable time"]

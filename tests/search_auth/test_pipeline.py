@@ -7,7 +7,7 @@ from sklearn.dummy import DummyClassifier
 
 from transforms.common.validation import CheckpointFailed
 from transforms.search_auth import schemas, stages, training
-from transforms.search_auth.panel import day_range
+from transforms.common.days import day_range
 
 from .conftest import with_overrides
 

@@ -105,7 +105,7 @@ def test_build_report_two_crawls(tmp_path):
     lake = Lake(f"file://{tmp_path}/lake")
     write_crawl(lake, "2026-01-01", VISITS_1, HITS_1, CLASSES_1)
     path1 = build_report(lake, "2026-01-01", SIGS)
-    assert path1.endswith("reports/survey/crawl_id=2026-01-01/index.html")
+    assert path1 == f"{lake.current_dir('reports/survey/crawl_id=2026-01-01')}/index.html"
     assert os.path.exists(path1)
     html1 = open(path1, encoding="utf-8").read()
     assert "Change since previous crawl" not in html1

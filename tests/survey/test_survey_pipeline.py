@@ -63,7 +63,7 @@ def test_disclosure_classes_match_ground_truth_exactly(survey):
 
 def test_report_is_written(survey):
     lake = survey["lake"]
-    index = Path(lake.local_path(f"reports/survey/crawl_id={CRAWL}/index.html"))
+    index = Path(lake.current_dir(f"reports/survey/crawl_id={CRAWL}")) / "index.html"
     assert index.exists() and index.stat().st_size > 1000
     assert list(index.parent.glob("*.png")) or list(index.parent.glob("**/*.png"))
 

@@ -13,13 +13,13 @@ E = gx.expectations
 SCORE_RANGES = {"ssdeep": (0, 100), "hybrid": (0, 1), "yiks": (0, 1), "eckersley": (0, 1), "fybrid": (0, 1)}
 
 
-def after_ingest(lake: Lake, ds: str, visits: pd.DataFrame, min_attributes: int):
-    """Attribute coverage: unique visits of the day, each with enough attributes and a hash."""
+def after_ingest(lake: Lake, ds: str, visits: pd.DataFrame, min_attributes: int, days: list[str] | None = None):
+    """Attribute coverage: unique visits of the day (or of ``days``), each with enough attributes and a hash."""
     frame = visits.assign(day=pd.to_datetime(visits["ts"], utc=True).dt.strftime("%Y-%m-%d"))
     expectations = [
         E.ExpectColumnValuesToBeUnique(column="visit_id"),
         E.ExpectColumnValuesToNotBeNull(column="ts"),
-        E.ExpectColumnValuesToBeInSet(column="day", value_set=[ds]),
+        E.ExpectColumnValuesToBeInSet(column="day", value_set=days or [ds]),
         E.ExpectColumnValuesToBeBetween(column="n_attributes", min_value=min_attributes, max_value=len(ATTRIBUTES)),
         E.ExpectColumnValuesToMatchRegex(column="fp_ssdeep", regex=r"^\d+:[0-9A-Za-z+/]*:[0-9A-Za-z+/]*$"),
     ]

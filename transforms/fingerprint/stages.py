@@ -9,12 +9,13 @@ from __future__ import annotations
 import logging
 import tempfile
 import time
-from datetime import date, timedelta
 from pathlib import Path
 
 import pandas as pd
 
-from transforms.common.models import ModelRegistry
+from transforms.common.models import GateRule, ModelRegistry
+from transforms.common import days
+from transforms.common.inputs import NothingToDo
 from transforms.common.quarantine import Quarantine
 from transforms.fingerprint import checkpoints, evaluation, ingest, schemas
 from transforms.fingerprint.linking import link_visits
@@ -29,7 +30,7 @@ LINKER = "fp_linker"
 
 def _ingest_records(settings: FingerprintSettings, ds: str, records: list[dict], quarantine: Quarantine) -> pd.DataFrame:
     visits = ingest.normalise_records(records, ds, settings.fp_max_attribute_chars, quarantine)
-    settings.lake.write_partition(schemas.VISITS, ds, visits)
+    settings.lake.stage_partition(schemas.VISITS, ds, visits)
     quarantine.write(settings.lake, schemas.VISITS.name, schemas.KEY, ds)
     return visits
 
@@ -47,8 +48,9 @@ def ingest_visits(settings: FingerprintSettings, ds: str) -> dict:
 
 
 def check_ingest(settings: FingerprintSettings, ds: str) -> None:
-    visits = settings.lake.read_partition(schemas.VISITS, ds)
+    visits = settings.lake.read_partition(schemas.VISITS, ds, staged=True)
     checkpoints.after_ingest(settings.lake, ds, visits, settings.fp_min_attributes)
+    settings.lake.publish_staged(schemas.VISITS, ds)
 
 
 def current_linker(settings: FingerprintSettings) -> Method:
@@ -67,14 +69,14 @@ def _previous_store(settings: FingerprintSettings, ds: str) -> pd.DataFrame:
 def _link_and_store(settings: FingerprintSettings, store: pd.DataFrame, visits: pd.DataFrame, last_ds: str):
     method = current_linker(settings)
     links, after = link_visits(store, visits, method, settings.fp_store_keep, settings.fp_store_retention_days)
-    settings.lake.write_partition(schemas.STORE, last_ds, after)
+    settings.lake.stage_partition(schemas.STORE, last_ds, after)  # published with the links, after their check
     return links, after, method
 
 
 def link_day(settings: FingerprintSettings, ds: str) -> dict:
     visits = settings.lake.read_partition(schemas.VISITS, ds)
     links, after, method = _link_and_store(settings, _previous_store(settings, ds), visits, ds)
-    settings.lake.write_partition(schemas.LINKS, ds, links)
+    settings.lake.stage_partition(schemas.LINKS, ds, links)
     counts = links["decision"].value_counts().to_dict()
     log.info("link %s with %s@%.4g: %s; store %d fingerprints of %d devices", ds, method.name, method.linking_threshold,
              counts, len(after), after["device_id"].nunique())
@@ -83,7 +85,10 @@ def link_day(settings: FingerprintSettings, ds: str) -> dict:
 
 def check_links(settings: FingerprintSettings, ds: str) -> None:
     lake = settings.lake
-    checkpoints.after_linking(lake, ds, lake.read_partition(schemas.VISITS, ds), lake.read_partition(schemas.LINKS, ds))
+    checkpoints.after_linking(lake, ds, lake.read_partition(schemas.VISITS, ds),
+                              lake.read_partition(schemas.LINKS, ds, staged=True))
+    lake.publish_staged(schemas.LINKS, ds)
+    lake.publish_staged(schemas.STORE, ds)
 
 
 def import_history(settings: FingerprintSettings, ds: str, source: str | None = None) -> dict:
@@ -113,7 +118,8 @@ def import_history(settings: FingerprintSettings, ds: str, source: str | None = 
     store = _previous_store(settings, min(by_day) if by_day else ds)
     links, after, method = _link_and_store(settings, store, visits, max(by_day) if by_day else ds)
     for day, day_links in links.groupby(links["ts"].dt.strftime("%Y-%m-%d")):
-        settings.lake.write_partition(schemas.LINKS, day, day_links)
+        settings.lake.stage_partition(schemas.LINKS, day, day_links)
+    settings.lake.write_json(_import_record(ds), {"days": sorted(by_day), "store_day": max(by_day) if by_day else ds})
     log.info("import linked %d visits with %s: %s; store %d fingerprints", len(links), method.name,
              links["decision"].value_counts().to_dict(), len(after))
     return {"days": len(by_day), "visits": len(visits), "quarantined": len(quarantine)}
@@ -121,11 +127,9 @@ def import_history(settings: FingerprintSettings, ds: str, source: str | None = 
 
 def windows(settings: FingerprintSettings, ds: str) -> dict[str, tuple[str, str]]:
     """Disjoint (first, last) day windows ending at ``ds``: fit < calibration < test."""
-    end = date.fromisoformat(ds)
-    test = (end - timedelta(days=settings.fp_test_days - 1), end)
-    cal = (test[0] - timedelta(days=settings.fp_calibration_days), test[0] - timedelta(days=1))
-    fit = (cal[0] - timedelta(days=settings.fp_fit_days), cal[0] - timedelta(days=1))
-    return {name: (a.isoformat(), b.isoformat()) for name, (a, b) in (("fit", fit), ("calibration", cal), ("test", test))}
+    spans = days.windows(ds, {"fit": settings.fp_fit_days, "calibration": settings.fp_calibration_days,
+                              "test": settings.fp_test_days})
+    return {name: (span[0], span[-1]) for name, span in spans.items()}
 
 
 def _window_visits(settings: FingerprintSettings, window: tuple[str, str]) -> pd.DataFrame:
@@ -159,8 +163,8 @@ def calibrate_and_evaluate(settings: FingerprintSettings, ds: str) -> str:
     calibration["fit_window"] = "..".join(spans["fit"])
     calibration["calibration_window"] = "..".join(spans["calibration"])
     result["test_window"] = "..".join(spans["test"])
-    settings.lake.write_partition(schemas.CALIBRATION, ds, calibration)
-    settings.lake.write_partition(schemas.EVALUATION, ds, result)
+    settings.lake.stage_partition(schemas.CALIBRATION, ds, calibration)
+    settings.lake.stage_partition(schemas.EVALUATION, ds, result)
     hybrid = next(m for m in methods if m.name == "hybrid")
     overall = result[(result["bucket"] == "all")].set_index("method")
     metrics = {"fp_plus_fn": float(2 - overall.loc["hybrid", "tp_rate"] - overall.loc["hybrid", "tn_rate"]),
@@ -180,14 +184,14 @@ def check_calibration(settings: FingerprintSettings, ds: str) -> None:
     lake = settings.lake
     earlier = [p for p in lake.partitions(schemas.CALIBRATION) if p < ds]
     previous = lake.read_partition(schemas.CALIBRATION, earlier[-1]) if earlier else pd.DataFrame(columns=["method", "threshold"])
-    checkpoints.after_calibration(lake, ds, lake.read_partition(schemas.CALIBRATION, ds),
-                                  lake.read_partition(schemas.EVALUATION, ds), previous,
+    checkpoints.after_calibration(lake, ds, lake.read_partition(schemas.CALIBRATION, ds, staged=True),
+                                  lake.read_partition(schemas.EVALUATION, ds, staged=True), previous,
                                   settings.fp_max_threshold_shift, score_ranges())
 
 
 def promotion_gate(settings: FingerprintSettings, ds: str, version: str) -> dict:
-    decision = ModelRegistry(settings.lake, LINKER).gate(version, "fp_plus_fn", higher_is_better=False,
-                                                         tolerance=settings.fp_gate_tolerance)
+    decision = ModelRegistry(settings.lake, LINKER).gate(version, GateRule(
+        "fp_plus_fn", higher_is_better=False, tolerance=settings.fp_gate_tolerance))
     return {"promoted": decision.promoted, "reason": decision.reason}
 
 
@@ -218,10 +222,23 @@ def build_report(settings: FingerprintSettings, ds: str) -> str:
     return target
 
 
+def _import_record(ds: str) -> str:
+    return f"fingerprint/imports/ds={ds}.json"
+
+
 def check_import(settings: FingerprintSettings, ds: str) -> None:
-    """Checkpoints of the last imported day (on or before ``ds``)."""
-    days = [p for p in settings.lake.partitions(schemas.LINKS) if p <= ds]
+    """Checkpoints over every day the import staged; only if all pass are the visits, links and
+    the device store published (a failed import leaves the lake as it was)."""
+    lake = settings.lake
+    record = lake.read_json(_import_record(ds))
+    days = record["days"]
     if not days:
-        raise ValueError(f"nothing imported up to {ds}")
-    check_ingest(settings, days[-1])
-    check_links(settings, days[-1])
+        raise NothingToDo(f"the import of {ds} found no visits")
+    visits = pd.concat([lake.read_partition(schemas.VISITS, d, staged=True) for d in days], ignore_index=True)
+    links = pd.concat([lake.read_partition(schemas.LINKS, d, staged=True) for d in days], ignore_index=True)
+    checkpoints.after_ingest(lake, ds, visits, settings.fp_min_attributes, days=days)
+    checkpoints.after_linking(lake, ds, visits, links)
+    for day in days:
+        lake.publish_staged(schemas.VISITS, day)
+        lake.publish_staged(schemas.LINKS, day)
+    lake.publish_staged(schemas.STORE, record["store_day"])

@@ -1,6 +1,8 @@
 """Access logs of one day → rows (member_id, ts, ip, user_agent); bad lines are quarantined.
 
-Inputs under ``mid_log_dir``: ``access-YYYY-MM-DD.log[.gz]`` in combined log format
+Inputs: every file under ``mid_log_dir`` (``*.log[.gz]``, ``*.txt[.gz]``, ``*.csv``, ``*.parquet``),
+each holding one day or many (an input index records which UTC days each file holds, so a day's
+run reads only those files and lines); logs in combined log format
 (``%h %l %u %t "%r" %>s %b "%{Referer}i" "%{User-agent}i"`` plus optional extra quoted fields,
 e.g. a cookie), or ``access-YYYY-MM-DD.csv`` / ``.parquet`` with columns member_id, ts, ip,
 user_agent. The member comes from ``%u`` (``user``), a cookie (``cookie:<name>``, searched in the
@@ -8,7 +10,6 @@ extra quoted fields) or a column (``column:<name>``).
 """
 from __future__ import annotations
 
-import gzip
 import ipaddress
 import logging
 import re
@@ -17,7 +18,10 @@ from pathlib import Path
 
 import pandas as pd
 
+from transforms.common.inputs import (InputIndex, NothingToDo, describe_coverage, modified_day, read_day_lines,
+                                      scan_lines, scan_table, table_days)
 from transforms.common.quarantine import Quarantine
+from transforms.common.text import decode_bytes
 
 log = logging.getLogger(__name__)
 _Q = r'"((?:[^"\\]|\\.)*)"'
@@ -26,12 +30,48 @@ EXTRA = re.compile(_Q)
 COLUMNS = ["member_id", "ts", "ip", "user_agent", "source", "line_no"]
 
 
-def find_input(log_dir: str, ds: str) -> Path | None:
-    for suffix in (".log", ".log.gz", ".csv", ".parquet"):
-        path = Path(log_dir) / f"access-{ds}{suffix}"
-        if path.exists():
-            return path
-    return None
+SUFFIXES = (".log", ".log.gz", ".txt", ".txt.gz", ".csv", ".parquet")
+_STAMP = re.compile(rb"\[(\d{2}/[A-Za-z]{3}/\d{4}:\d{2}:\d{2}:\d{2} [+-]\d{4})\]")
+
+
+def input_files(log_dir: str) -> list[Path]:
+    root = Path(log_dir)
+    if not root.is_dir():
+        raise FileNotFoundError(f"access-log folder {log_dir} does not exist")
+    return sorted(p for p in root.iterdir() if p.is_file() and not p.name.startswith(".") and p.name.endswith(SUFFIXES))
+
+
+def _line_day(line: bytes):
+    """UTC day of a combined-log line, from its ``[17/May/2015:10:05:03 +0000]`` field."""
+    match = _STAMP.search(line)
+    if not match:
+        return None
+    stamp = datetime.strptime(match.group(1).decode("ascii"), "%d/%b/%Y:%H:%M:%S %z")
+    return stamp.astimezone(timezone.utc).strftime("%Y-%m-%d")
+
+
+def _read_table(path: Path) -> pd.DataFrame:
+    if path.suffix == ".parquet":
+        return pd.read_parquet(path)
+    return pd.read_csv(path, dtype=str, keep_default_na=False)
+
+
+def _table_days(path: Path) -> pd.Series:
+    ts = pd.to_datetime(_read_table(path).get("ts"), utc=True, errors="coerce")
+    return ts.dt.strftime("%Y-%m-%d").where(ts.notna())
+
+
+def input_index(lake=None) -> InputIndex:
+    """Manifests of the access-log files: which UTC days each holds (see transforms.common.inputs)."""
+    def scan(path: Path) -> dict:
+        if path.suffix in (".csv", ".parquet"):
+            try:
+                return scan_table(path, _table_days)
+            except Exception as error:  # noqa: BLE001 - unreadable table: quarantined as one row
+                return {"days": {modified_day(path): {"rows": 1, "ranges": None}}, "has_header": False,
+                        "seekable": False, "unreadable": f"{type(error).__name__}: {error}"[:500]}
+        return scan_lines(path, _line_day)
+    return InputIndex(lake, "member_id", scan)
 
 
 def _member_from_extras(extras: str, member_field: str) -> str:
@@ -68,10 +108,15 @@ def _accept(row: dict, ds: str, quarantine: Quarantine, source: str) -> bool:
 
 
 def parse_combined(lines, ds: str, member_field: str, quarantine: Quarantine, source: str) -> list[dict]:
+    """Rows of combined-log ``lines`` (texts, or (line number, text) pairs); every line that is
+    not kept is quarantined."""
     rows = []
     for line_no, line in enumerate(lines, 1):
-        line = line.rstrip("\n")
+        if isinstance(line, tuple):
+            line_no, line = line
+        line = line.rstrip("\r\n")
         if not line.strip():
+            quarantine.add(line, "blank line", f"{source}:{line_no}")
             continue
         match = COMBINED.match(line)
         if not match:
@@ -108,19 +153,36 @@ def parse_table(frame: pd.DataFrame, ds: str, member_field: str, quarantine: Qua
     return rows
 
 
-def read_day(log_dir: str, ds: str, member_field: str, quarantine: Quarantine) -> pd.DataFrame:
-    path = find_input(log_dir, ds)
-    if path is None:
-        raise FileNotFoundError(f"no access log for {ds} under {log_dir} (access-{ds}.log|.log.gz|.csv|.parquet)")
-    if path.suffix == ".parquet":
-        rows = parse_table(pd.read_parquet(path), ds, member_field, quarantine, path.name)
-    elif path.suffix == ".csv":
-        rows = parse_table(pd.read_csv(path, dtype=str, keep_default_na=False), ds, member_field, quarantine, path.name)
-    else:
-        opener = gzip.open if path.name.endswith(".gz") else open
-        with opener(path, "rt", encoding="utf-8", errors="replace") as handle:
-            rows = parse_combined(handle, ds, member_field, quarantine, path.name)
+def read_day(log_dir: str, ds: str, member_field: str, quarantine: Quarantine,
+             index: InputIndex | None = None) -> tuple[pd.DataFrame, dict]:
+    """Accesses of UTC day ``ds`` from every log file that holds it (one file per day, or many
+    days per file), and the ingest counts; bad lines quarantined."""
+    index = index or input_index()
+    files = input_files(log_dir)
+    held = index.files_for(files, ds)
+    if not held:
+        raise NothingToDo(f"no access log in {log_dir} holds a line of {ds} "
+                          f"(the {len(files)} files cover {describe_coverage(index.coverage(files))})")
+    rows, read, repaired = [], 0, 0
+    for path, manifest in held:
+        if manifest.get("unreadable"):
+            quarantine.add(path.name, f"unreadable file: {manifest['unreadable']}", path.name)
+            read += 1
+            continue
+        if path.suffix in (".csv", ".parquet"):
+            table = _read_table(path)
+            table = table[(table_days(_table_days(path), modified_day(path)) == ds).to_numpy()]
+            read += len(table)
+            rows += parse_table(table, ds, member_field, quarantine, path.name)
+            continue
+        lines = []
+        for number, raw in read_day_lines(path, manifest, ds, _line_day):
+            text, clean = decode_bytes(raw)
+            repaired += not clean
+            lines.append((number, text))
+        read += len(lines)
+        rows += parse_combined(lines, ds, member_field, quarantine, path.name)
     frame = pd.DataFrame(rows, columns=COLUMNS)
     frame["ts"] = pd.to_datetime(frame["ts"], utc=True)
-    log.info("%s: %d accesses kept, %d quarantined %s", path.name, len(frame), len(quarantine), quarantine.counts())
-    return frame
+    counts = quarantine.summary(read, len(frame), f"accesses of {ds}", repaired=repaired)
+    return frame, counts

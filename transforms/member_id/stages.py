@@ -11,17 +11,16 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import date, timedelta
-
 import pandas as pd
 
-from transforms.common.models import ModelRegistry
+from transforms.common.days import shift, window
+from transforms.common.models import GateRule, ModelRegistry
 from transforms.common.quarantine import Quarantine
 from transforms.member_id import evaluation, features, training
 from transforms.member_id.enrich import enrich
 from transforms.member_id.estimator import Estimator, usable_store
 from transforms.member_id.geo import GeoLookup
-from transforms.member_id.ingest import read_day
+from transforms.member_id.ingest import input_index, read_day
 from transforms.member_id.schemas import ACCESSES, ENRICHED, KEY
 from transforms.member_id.settings import MemberIdSettings
 
@@ -30,18 +29,20 @@ MODEL_NAME = "member_id"
 SETTINGS = MemberIdSettings  # what the DAGs load for these stages
 
 
-def ingest_day(settings, ds: str) -> int:
+def ingest_day(settings, ds: str) -> dict:
     quarantine = Quarantine("ingest")
-    frame = read_day(settings.mid_log_dir, ds, settings.mid_member_field, quarantine)
+    frame, counts = read_day(settings.mid_log_dir, ds, settings.mid_member_field, quarantine,
+                             input_index(settings.lake))
     quarantine.write(settings.lake, ACCESSES.name, KEY, ds)
-    return settings.lake.write_partition(ACCESSES, ds, frame)
+    settings.lake.stage_partition(ACCESSES, ds, frame)
+    return counts
 
 
 def check_accesses(settings, ds: str) -> None:
     import great_expectations as gx
     from transforms.common.validation import run_checkpoint
 
-    frame = settings.lake.read_partition(ACCESSES, ds)
+    frame = settings.lake.read_partition(ACCESSES, ds, staged=True)
     frame["day"] = frame["ts"].dt.strftime("%Y-%m-%d")
     run_checkpoint(settings.lake, "member_id_accesses", ds, frame, [
         gx.expectations.ExpectTableRowCountToBeBetween(min_value=1),
@@ -49,6 +50,7 @@ def check_accesses(settings, ds: str) -> None:
         gx.expectations.ExpectColumnValuesToNotBeNull(column="user_agent"),
         gx.expectations.ExpectColumnValuesToBeInSet(column="day", value_set=[ds]),
     ])
+    settings.lake.publish_staged(ACCESSES, ds)
 
 
 def enrich_day(settings, ds: str) -> dict:
@@ -57,7 +59,7 @@ def enrich_day(settings, ds: str) -> dict:
         enriched = enrich(settings.lake.read_partition(ACCESSES, ds), geo)
     finally:
         geo.close()
-    settings.lake.write_partition(ENRICHED, ds, enriched)
+    settings.lake.stage_partition(ENRICHED, ds, enriched)
     counts = {"accesses": len(enriched), "bots": int(enriched["is_bot"].sum()),
               "not_estimable": int((enriched["missing_fields"] != "").sum()),
               "ipv6": int((enriched["ip_version"] == 6).sum())}
@@ -70,7 +72,7 @@ def check_enriched(settings, ds: str) -> None:
     import great_expectations as gx
     from transforms.common.validation import run_checkpoint
 
-    frame = settings.lake.read_partition(ENRICHED, ds)
+    frame = settings.lake.read_partition(ENRICHED, ds, staged=True)
     run_checkpoint(settings.lake, "member_id_enriched", ds, frame, [
         gx.expectations.ExpectColumnValuesToBeInSet(column="ip_version", value_set=[4.0, 6.0]),
         gx.expectations.ExpectColumnValuesToBeBetween(column="hour", min_value=0, max_value=23),
@@ -78,11 +80,7 @@ def check_enriched(settings, ds: str) -> None:
         # most member accesses must be estimable, or the GeoIP files / UA parser are wrong
         gx.expectations.ExpectColumnValuesToBeInSet(column="missing_fields", value_set=[""], mostly=0.5),
     ])
-
-
-def _days(end: str, count: int) -> list[str]:
-    last = date.fromisoformat(end)
-    return [(last - timedelta(days=k)).isoformat() for k in range(count - 1, -1, -1)]
+    settings.lake.publish_staged(ENRICHED, ds)
 
 
 def _enriched(settings, days: list[str]) -> pd.DataFrame:
@@ -101,10 +99,10 @@ def train_models(settings, ds: str) -> dict:
     import io
     import joblib
 
-    window = _days((date.fromisoformat(ds) - timedelta(days=2)).isoformat(), settings.mid_train_days)
-    store = usable_store(_enriched(settings, window))
+    train_days = window(shift(ds, -2), settings.mid_train_days)
+    store = usable_store(_enriched(settings, train_days))
     if store["member_id"].nunique() < 2:
-        raise ValueError(f"training window {window[0]}..{window[-1]} has {len(store)} usable accesses: ingest first")
+        raise ValueError(f"training window {train_days[0]}..{train_days[-1]} has {len(store)} usable accesses: ingest first")
     stats = features.GroupStats().fit(store)
     table = features.feature_table(store, stats)
     sampler = training.PairSampler(store, table, settings.mid_hard_negative_share)
@@ -118,7 +116,7 @@ def train_models(settings, ds: str) -> dict:
     buffer = io.BytesIO()
     joblib.dump(models, buffer)
     settings.lake.write_bytes(f"{_run_dir(ds)}/pair_models.pkl", buffer.getvalue())
-    info = {"window": [window[0], window[-1]], "store_accesses": len(store),
+    info = {"window": [train_days[0], train_days[-1]], "store_accesses": len(store),
             "store_members": int(store["member_id"].nunique()), "pairs": settings.mid_train_pairs}
     settings.lake.write_json(f"{_run_dir(ds)}/train.json", info)
     return info
@@ -133,8 +131,8 @@ def _sample(queries: pd.DataFrame, settings) -> pd.DataFrame:
 def _held_out(settings, ds: str) -> tuple[pd.DataFrame, str, pd.DataFrame, pd.DataFrame]:
     """(store of the training window, calibration day, its queries, the test day's queries) of run ``ds``."""
     info = settings.lake.read_json(f"{_run_dir(ds)}/train.json")
-    store = usable_store(_enriched(settings, _days(info["window"][1], settings.mid_train_days)))
-    calibration_day = (date.fromisoformat(ds) - timedelta(days=1)).isoformat()
+    store = usable_store(_enriched(settings, window(info["window"][1], settings.mid_train_days)))
+    calibration_day = shift(ds, -1)
     calibration = _sample(evaluation.query_rows(_enriched(settings, [calibration_day])), settings)
     test = _sample(evaluation.query_rows(_enriched(settings, [ds])), settings)
     if calibration.empty or test.empty:
@@ -166,7 +164,7 @@ def evaluate_models(settings, ds: str) -> dict:
     registry = ModelRegistry(settings.lake, MODEL_NAME)
     current = _current_on_same_days(settings, registry, ds, (store, calibration, test))
     served = settings.mid_served_model
-    full_window = _days(ds, settings.mid_train_days + 2)
+    full_window = window(ds, settings.mid_train_days + 2)
     estimator = Estimator(models[served], usable_store(_enriched(settings, full_window)),
                           threshold=results[served]["threshold"], max_candidates=settings.mid_max_candidates,
                           block_per_member=settings.mid_block_per_member)
@@ -210,8 +208,8 @@ def promotion_gate(settings, ds: str) -> dict:
     current = candidate.get("current")
     if registry.current_version() not in (None, (current or {}).get("version")):
         current = _current_on_same_days(settings, registry, ds)  # promoted since the evaluation: measure it now
-    decision = registry.gate(candidate["version"], "decision_accuracy", True, settings.mid_gate_tolerance,
-                             current_value=current["metrics"]["decision_accuracy"] if current else None)
+    decision = registry.gate(candidate["version"], GateRule("decision_accuracy", tolerance=settings.mid_gate_tolerance),
+                             current_metrics=current["metrics"] if current else None)
     return {"promoted": decision.promoted, "version": candidate["version"], "reason": decision.reason,
             "current_value_same_days": decision.current_value}
 

@@ -6,12 +6,12 @@ of a day give the same result as the daily run.
 from __future__ import annotations
 
 import logging
-from datetime import date, timedelta
 from pathlib import Path
 
 import pandas as pd
 
-from transforms.common.models import ModelRegistry
+from transforms.common import days
+from transforms.common.models import GateRule, ModelRegistry
 from transforms.common.quarantine import Quarantine
 from transforms.mouse import balabit, checkpoints, features, learn, recorder, report, schemas
 from transforms.mouse.settings import MouseSettings
@@ -35,7 +35,7 @@ def ingest_events(settings: MouseSettings, ds: str) -> dict:
         frames.append(balabit.load(inbox, quarantine))
     frames.append(recorder.batches_to_events(recorder.read_batches(lake, ds, quarantine), quarantine))
     events = pd.concat([f for f in frames if len(f)], ignore_index=True) if any(len(f) for f in frames) else frames[-1]
-    lake.write_partition(schemas.EVENTS, ds, events)
+    lake.stage_partition(schemas.EVENTS, ds, events)
     quarantine.write(lake, schemas.EVENTS.name, schemas.KEY, ds)
     counts = {"events": int(len(events)), "sessions": int(events["session_id"].nunique()),
               "quarantined": len(quarantine), "quarantine_reasons": quarantine.counts()}
@@ -44,31 +44,32 @@ def ingest_events(settings: MouseSettings, ds: str) -> dict:
 
 
 def check_events(settings: MouseSettings, ds: str) -> None:
-    checkpoints.events(settings.lake, ds, settings.lake.read_partition(schemas.EVENTS, ds))
+    checkpoints.events(settings.lake, ds, settings.lake.read_partition(schemas.EVENTS, ds, staged=True))
+    settings.lake.publish_staged(schemas.EVENTS, ds)
 
 
 def compute_features(settings: MouseSettings, ds: str) -> dict:
     lake = settings.lake
     events = lake.read_partition(schemas.EVENTS, ds)
     sessions, actions = features.compute(events, settings.mouse_pause_s, settings.mouse_min_action_points)
-    lake.write_partition(schemas.SESSION_FEATURES, ds, sessions)
-    lake.write_partition(schemas.ACTIONS, ds, actions)
+    lake.stage_partition(schemas.SESSION_FEATURES, ds, sessions)
+    lake.stage_partition(schemas.ACTIONS, ds, actions)
     return {"sessions": int(len(sessions)), "actions": int(len(actions))}
 
 
 def check_features(settings: MouseSettings, ds: str) -> None:
     lake = settings.lake
-    checkpoints.features(lake, ds, lake.read_partition(schemas.SESSION_FEATURES, ds),
-                         lake.read_partition(schemas.ACTIONS, ds))
+    checkpoints.features(lake, ds, lake.read_partition(schemas.SESSION_FEATURES, ds, staged=True),
+                         lake.read_partition(schemas.ACTIONS, ds, staged=True))
+    lake.publish_staged(schemas.SESSION_FEATURES, ds)
+    lake.publish_staged(schemas.ACTIONS, ds)
 
 
 def periods(ds: str, train_days: int, test_days: int) -> tuple[list[str], list[str]]:
     """(training days, test days): the test period is the ``test_days`` ending at ``ds``, the
     training period the ``train_days`` right before it; the two never overlap."""
-    end = date.fromisoformat(ds)
-    test = [(end - timedelta(days=i)).isoformat() for i in reversed(range(test_days))]
-    train = [(end - timedelta(days=test_days + i)).isoformat() for i in reversed(range(train_days))]
-    return train, test
+    spans = days.windows(ds, {"train": train_days, "test": test_days})
+    return spans["train"], spans["test"]
 
 
 def _window_frames(settings: MouseSettings, ds: str, train_days: int | None, test_days: int | None):
@@ -127,10 +128,10 @@ def train_candidate(settings: MouseSettings, ds: str, train_days: int | None = N
 
 
 def promotion_gate(settings: MouseSettings, ds: str, version: str) -> dict:
-    decision = ModelRegistry(settings.lake, REGISTRY).gate(version, "verification_auc", higher_is_better=True,
-                                                          tolerance=settings.mouse_gate_tolerance)
-    settings.lake.write_json(f"reports/mouse/ds={ds}/gate.json", decision.__dict__)
-    return decision.__dict__
+    decision = ModelRegistry(settings.lake, REGISTRY).gate(version, GateRule(
+        "verification_auc", tolerance=settings.mouse_gate_tolerance))
+    settings.lake.write_json(f"reports/mouse/ds={ds}/gate.json", decision.to_dict())
+    return decision.to_dict()
 
 
 def build_report(settings: MouseSettings, ds: str) -> str:

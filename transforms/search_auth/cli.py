@@ -66,7 +66,8 @@ def main(argv=None) -> int:
     if args.log:
         features = _features_from_log(args.log, settings.sa_timezone, settings.sa_max_query_chars)
     else:
-        from transforms.search_auth.stages import read_features, shift
+        from transforms.common.days import shift
+        from transforms.search_auth.stages import read_features
 
         features = read_features(settings, args.first_day, shift(args.first_day, 90))
     protocol = evaluation.Protocol(min_active_days=args.min_active_days, missing=args.missing, trees=args.trees,

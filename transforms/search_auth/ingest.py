@@ -1,23 +1,30 @@
 """Search-log files → the normalized rows of one local day, bad rows quarantined with a reason.
 
-Inputs (every file in the input folder): the AOL 2006 query-log format (``.txt``/``.tsv``,
-tab-separated, header ``AnonID Query QueryTime ItemRank ClickURL``; a query with several clicks
-repeats its line, so identical (user, query, time) lines count once) and ``.csv``/``.parquet``
-with columns ``user_id, ts, query``. Naive timestamps are in the configured timezone; days are
-cut in that timezone. A row whose time cannot be parsed has no day of its own: it is
-quarantined with the day of the nearest parseable row before it in the same file, so each bad
-row lands in exactly one partition.
+Inputs (the files of the input folder, in any slicing: a file per day or months in one file):
+the AOL 2006 query-log format (``.txt``/``.tsv``, tab-separated, header ``AnonID Query QueryTime
+ItemRank ClickURL``; a query with several clicks repeats its line, so identical (user, query,
+time) lines count once) and ``.csv``/``.parquet`` with columns ``user_id, ts, query``. Naive
+timestamps are in the configured timezone; days are cut in that timezone. An input index
+(:mod:`transforms.common.inputs`) records which days each file holds, so a day's run reads only
+those files, and of a plain-text file only that day's lines. A row whose time cannot be parsed
+belongs to the day of the nearest parseable row before it in the same file, so each bad row
+lands in exactly one partition.
 """
 from __future__ import annotations
 
 import csv
 import logging
 import re
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 
+from transforms.common.inputs import (InputIndex, NothingToDo, describe_coverage, header_line, modified_day,
+                                      read_day_lines, scan_lines, scan_table, table_days)
 from transforms.common.quarantine import Quarantine
+from transforms.common.text import decode_bytes
 
 log = logging.getLogger(__name__)
 AOL_HEADER = ["AnonID", "Query", "QueryTime", "ItemRank", "ClickURL"]
@@ -83,37 +90,111 @@ def _to_utc(raw: pd.Series, timezone: str) -> pd.Series:
     return out
 
 
-_PARSED: dict = {}  # (path, mtime, size, timezone) -> parsed file: a backfill reads each file once
+def _local_day(text: str, timezone: str):
+    """Local day of one timestamp text (naive: already local), or None if unreadable."""
+    try:
+        stamp = datetime.fromisoformat(text.strip())
+    except ValueError:
+        return None
+    if stamp.tzinfo is not None:
+        stamp = stamp.astimezone(ZoneInfo(timezone))
+    return stamp.date().isoformat()
 
 
-def _parsed(path: Path, timezone: str):
-    stat = path.stat()
-    key = (str(path), stat.st_mtime_ns, stat.st_size, timezone)
-    if key not in _PARSED:
-        table = _read_aol(path) if path.suffix.lower() in AOL_SUFFIXES else _read_table(path)
-        table = table.reset_index(drop=True)
+def _aol_header_ok(path: Path) -> bool:
+    fields = header_line(path).decode("utf-8", errors="replace").split("\t")
+    return [h.strip() for h in fields[:3]] == AOL_HEADER[:3]
+
+
+def _aol_day(timezone: str):
+    def line_day(line: bytes):
+        fields = line.rstrip(b"\r\n").split(b"\t")
+        return _local_day(fields[2].decode("utf-8", "replace"), timezone) if 3 <= len(fields) <= 5 else None
+    return line_day
+
+
+def _table_days(timezone: str):
+    def row_days(path: Path) -> pd.Series:
+        ts = _to_utc(_read_table(path)["ts_raw"], timezone)
+        return ts.dt.tz_convert(timezone).dt.strftime("%Y-%m-%d").where(ts.notna())
+    return row_days
+
+
+def input_index(lake, timezone: str) -> InputIndex:
+    """Manifests of the input files: which local days (in ``timezone``) each file holds."""
+    def scan(path: Path) -> dict:
+        if path.suffix.lower() in AOL_SUFFIXES:
+            if not _aol_header_ok(path):  # not AOL: every line is quarantined on one day
+                return scan_lines(path, lambda line: None, has_header=False)
+            return scan_lines(path, _aol_day(timezone), has_header=True)
+        try:
+            return scan_table(path, _table_days(timezone))
+        except Exception as error:  # noqa: BLE001 - unreadable file: quarantined as one row
+            manifest = scan_lines(path, lambda line: None) if path.suffix.lower() == ".csv" else {
+                "days": {modified_day(path): {"rows": 1, "ranges": None}}, "has_header": False, "seekable": False}
+            return {**manifest, "unreadable": f"{type(error).__name__}: {error}"[:500]}
+    return InputIndex(lake, f"search_auth-{timezone.replace('/', '_')}", scan)
+
+
+def _aol_day_rows(path: Path, manifest: dict, ds: str, timezone: str, quarantine: Quarantine):
+    """Rows of ``ds`` from an AOL file; returns (table, lines read, repaired lines)."""
+    header_ok = _aol_header_ok(path)
+    rows, read, repaired = [], 0, 0
+    for number, raw in read_day_lines(path, manifest, ds, _aol_day(timezone)):
+        read += 1
+        line, clean = decode_bytes(raw)
+        repaired += not clean
+        if not header_ok:
+            quarantine.add(line, "not an AOL query log (header is not AnonID, Query, QueryTime)", f"{path.name}:{number}")
+            continue
+        fields = line.split("\t")
+        if len(fields) < 3 or len(fields) > 5:
+            rows.append(("", "", line, path.name, number, True, line))
+        else:
+            rows.append((fields[0], fields[2], fields[1], path.name, number, False, line))
+    return pd.DataFrame(rows, columns=COLUMNS + ["malformed", "raw"]), read, repaired
+
+
+def _table_day_rows(path: Path, manifest: dict, ds: str, timezone: str, quarantine: Quarantine):
+    if manifest.get("unreadable"):
+        quarantine.add(path.name, f"unreadable file: {manifest['unreadable']}", path.name)
+        return pd.DataFrame(columns=COLUMNS + ["malformed", "raw"]), 1, 0
+    table = _read_table(path)
+    days = table_days(_table_days(timezone)(path), modified_day(path))
+    table = table[(days == ds).to_numpy()]
+    raw = table["user_id"].astype(str) + "\t" + table["ts_raw"].astype(str) + "\t" + table["query"].astype(str)
+    return table.assign(raw=raw), len(table), 0
+
+
+def load_day(folder: str, ds: str, timezone: str, max_query_chars: int, quarantine: Quarantine,
+             index: InputIndex) -> tuple[pd.DataFrame, dict]:
+    """Valid rows of local day ``ds`` from the input files that hold it, and the ingest counts.
+    Exact duplicate lines are counted as duplicates; another click line of the same query (same
+    user, time and query) is merged into it; bad rows are quarantined."""
+    files = input_files(folder)
+    held = index.files_for(files, ds)
+    if not held:
+        raise NothingToDo(f"no file in {folder} holds a row of {ds} "
+                          f"(the {len(files)} input files cover {describe_coverage(index.coverage(files))})")
+    frames, read, merged, repaired = [], 0, 0, 0
+    for path, manifest in held:
+        reader = _aol_day_rows if path.suffix.lower() in AOL_SUFFIXES else _table_day_rows
+        table, lines, fixed = reader(path, manifest, ds, timezone, quarantine)
+        read, repaired = read + lines, repaired + fixed
+        duplicate = table.duplicated(subset=["raw"])
+        for record in table[duplicate].to_dict("records"):
+            quarantine.add_duplicate(record["raw"], f"{record['source']}:{record['line']}")
+        table = table[~duplicate]
+        repeat = table.duplicated(subset=["user_id", "ts_raw", "query", "malformed"]) & ~table["malformed"]
+        merged += int(repeat.sum())
+        table = table[~repeat].drop(columns="raw")
         ts = _to_utc(table["ts_raw"].where(~table["malformed"], ""), timezone)
-        day = ts.dt.tz_convert(timezone).dt.strftime("%Y-%m-%d").astype("object")
-        day = day.where(ts.notna()).ffill().bfill()  # a bad row belongs to the day of the row before it
-        if len(_PARSED) > 8:
-            _PARSED.clear()
-        _PARSED[key] = (table, ts, day)
-    return _PARSED[key]
-
-
-def load_day(folder: str, ds: str, timezone: str, max_query_chars: int,
-             quarantine: Quarantine) -> pd.DataFrame:
-    """Valid rows of local day ``ds`` from every input file; bad rows of that day quarantined."""
-    frames = []
-    for path in input_files(folder):
-        table, ts, day = _parsed(path, timezone)
-        mine = (day == ds).to_numpy()
-        frames.append(_normalize(table[mine], ts[mine], timezone, max_query_chars, quarantine))
-        log.info("%s: %d rows read, %d on %s", path.name, len(table), len(frames[-1]), ds)
-    if not frames:
-        return pd.DataFrame(columns=["user_id", "ts", "hour", "query", "source"])
-    return pd.concat(frames, ignore_index=True).sort_values(["user_id", "ts", "query"], kind="stable",
-                                                            ignore_index=True)
+        frames.append(_normalize(table, ts, timezone, max_query_chars, quarantine))
+        log.info("%s: %d rows of %s (%d kept)", path.name, lines, ds, len(frames[-1]))
+    queries = pd.concat(frames, ignore_index=True).sort_values(["user_id", "ts", "query"], kind="stable",
+                                                               ignore_index=True)
+    counts = quarantine.summary(read, len(queries), f"queries of {ds}", merged=merged, repaired=repaired)
+    return queries, counts
 
 
 def _normalize(table: pd.DataFrame, ts: pd.Series, timezone: str, max_chars: int,

@@ -7,7 +7,7 @@ authenticated; its templates use days d-28 … d-1 only.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 
 import numpy as np
 import pandas as pd
@@ -18,11 +18,6 @@ QUERY_OFFSETS = (28, 21, 14, 7, 6, 5, 4, 3, 2, 1)  # query template: 10 days
 THESIS_FEATURES = ["sqr_diff", "count_ratio", "time_cos", "doc_sim"]
 EXTENDED_FEATURES = THESIS_FEATURES + ["doc_max_sim", "time_cos_daytype", "token_overlap"]
 MISSING_DAY_MODES = ("skip", "zero")
-
-
-def day_range(first: str, last: str) -> list[str]:
-    start, end = date.fromisoformat(first), date.fromisoformat(last)
-    return [(start + timedelta(days=i)).isoformat() for i in range((end - start).days + 1)]
 
 
 def _unit(matrix: np.ndarray) -> np.ndarray:

@@ -6,53 +6,50 @@ equals the daily run of that day.
 from __future__ import annotations
 
 import logging
-from datetime import date, timedelta
 
 import numpy as np
 import pandas as pd
 
+from transforms.common.days import day_range, shift
 from transforms.common.quarantine import Quarantine
 from transforms.search_auth import checkpoints, panel as panel_mod, schemas
 from transforms.search_auth.features import daily_features
-from transforms.search_auth.ingest import load_day
+from transforms.search_auth.ingest import input_index, load_day
 from transforms.search_auth.settings import SearchAuthSettings
 
 log = logging.getLogger(__name__)
 SETTINGS = SearchAuthSettings  # what the DAGs load for these stages
 
 
-def shift(ds: str, days: int) -> str:
-    return (date.fromisoformat(ds) + timedelta(days=days)).isoformat()
-
-
 def ingest_queries(settings: SearchAuthSettings, ds: str) -> dict:
     quarantine = Quarantine("ingest")
-    queries = load_day(settings.sa_input_dir, ds, settings.sa_timezone, settings.sa_max_query_chars, quarantine)
-    rows = settings.lake.write_partition(schemas.QUERIES, ds, queries)
+    queries, counts = load_day(settings.sa_input_dir, ds, settings.sa_timezone, settings.sa_max_query_chars,
+                               quarantine, input_index(settings.lake, settings.sa_timezone))
+    rows = settings.lake.stage_partition(schemas.QUERIES, ds, queries)
     quarantine.write(settings.lake, schemas.QUERIES.name, schemas.KEY, ds)
-    summary = {"ds": ds, "queries": rows, "users": int(queries["user_id"].nunique()), "quarantined": quarantine.counts()}
-    log.info("ingest %s: %s", ds, summary)
-    return summary
+    return {"ds": ds, "queries": rows, "users": int(queries["user_id"].nunique()), **counts}
 
 
 def check_queries(settings: SearchAuthSettings, ds: str) -> None:
-    checkpoints.after_ingest(settings.lake, ds, settings.lake.read_partition(schemas.QUERIES, ds))
+    checkpoints.after_ingest(settings.lake, ds, settings.lake.read_partition(schemas.QUERIES, ds, staged=True))
+    settings.lake.publish_staged(schemas.QUERIES, ds)
 
 
 def build_daily_features(settings: SearchAuthSettings, ds: str) -> dict:
     features = daily_features(settings.lake.read_partition(schemas.QUERIES, ds))
-    rows = settings.lake.write_partition(schemas.DAILY_FEATURES, ds, features)
+    rows = settings.lake.stage_partition(schemas.DAILY_FEATURES, ds, features)
     return {"ds": ds, "users": rows}
 
 
 def check_daily_features(settings: SearchAuthSettings, ds: str) -> None:
-    checkpoints.after_features(settings.lake, ds, settings.lake.read_partition(schemas.DAILY_FEATURES, ds))
+    checkpoints.after_features(settings.lake, ds, settings.lake.read_partition(schemas.DAILY_FEATURES, ds, staged=True))
+    settings.lake.publish_staged(schemas.DAILY_FEATURES, ds)
 
 
 def read_features(settings: SearchAuthSettings, first: str, last: str) -> pd.DataFrame:
     lake = settings.lake
     present = set(lake.partitions(schemas.DAILY_FEATURES))
-    wanted = [d for d in panel_mod.day_range(first, last) if d in present]
+    wanted = [d for d in day_range(first, last) if d in present]
     return lake.read(schemas.DAILY_FEATURES, wanted)
 
 
@@ -60,7 +57,7 @@ def template_table(settings: SearchAuthSettings, ds: str, doc2vec=None) -> pd.Da
     """Templates for authenticating day ``ds`` from the 28 days before it, with suitability and
     uniqueness indices (query ones only when a Doc2Vec model is given)."""
     window = settings.sa_template_days
-    days = panel_mod.day_range(shift(ds, -window), ds)
+    days = day_range(shift(ds, -window), ds)
     features = read_features(settings, days[0], days[-2])
     panel = panel_mod.from_features(features, days)
     if len(panel.users) == 0:
@@ -95,7 +92,7 @@ def rebuild_templates(settings: SearchAuthSettings, ds: str) -> dict:
 
     version, bundle = bundle_for_day(settings, ds)
     table = template_table(settings, ds, bundle["doc2vec"] if bundle else None)
-    settings.lake.write_partition(schemas.TEMPLATES, ds, table)
+    settings.lake.stage_partition(schemas.TEMPLATES, ds, table)
     states = table["state"].value_counts().to_dict()
     log.info("templates %s: %d users %s (query indices %s)", ds, len(table), states,
              f"from Doc2Vec of model {version}" if bundle else "empty: no model trained before this day")
@@ -103,8 +100,9 @@ def rebuild_templates(settings: SearchAuthSettings, ds: str) -> dict:
 
 
 def check_templates(settings: SearchAuthSettings, ds: str) -> None:
-    checkpoints.after_templates(settings.lake, ds, settings.lake.read_partition(schemas.TEMPLATES, ds),
+    checkpoints.after_templates(settings.lake, ds, settings.lake.read_partition(schemas.TEMPLATES, ds, staged=True),
                                 settings.sa_template_days)
+    settings.lake.publish_staged(schemas.TEMPLATES, ds)
 
 
 def evaluation_report(settings: SearchAuthSettings, first_day: str, min_active_days: int = 0,

@@ -12,7 +12,8 @@ import logging
 
 import numpy as np
 
-from transforms.common.models import ModelRegistry
+from transforms.common.days import day_range, shift
+from transforms.common.models import GateRule, ModelRegistry
 from transforms.search_auth import panel as panel_mod
 from transforms.search_auth.settings import SearchAuthSettings
 
@@ -73,10 +74,10 @@ def retrain(settings: SearchAuthSettings, ds: str, classifier_factory=None) -> s
     ``classifier_factory`` replaces the forest (tests use it to build a known-worse model)."""
     from sklearn.ensemble import RandomForestClassifier
 
-    from transforms.search_auth.stages import read_features, shift
+    from transforms.search_auth.stages import read_features
     from transforms.search_auth.vectors import panel_vectors, train
 
-    days = panel_mod.day_range(shift(ds, -settings.sa_window_days + 1), ds)
+    days = day_range(shift(ds, -settings.sa_window_days + 1), ds)
     holdout_start = len(days) - settings.sa_holdout_days
     if holdout_start <= settings.sa_template_days:
         raise ValueError("sa_window_days must exceed sa_template_days + sa_holdout_days")
@@ -117,20 +118,20 @@ def retrain(settings: SearchAuthSettings, ds: str, classifier_factory=None) -> s
 
 
 def promotion_gate(settings: SearchAuthSettings, version: str) -> dict:
-    decision = registry(settings).gate(version, settings.sa_gate_metric, higher_is_better=True,
-                                       tolerance=settings.sa_gate_tolerance)
-    return decision.__dict__
+    decision = registry(settings).gate(version, GateRule(settings.sa_gate_metric,
+                                                         tolerance=settings.sa_gate_tolerance))
+    return decision.to_dict()
 
 
 def score(settings: SearchAuthSettings, user_id: str, ds: str, bundle=None) -> dict:
     """Score of ``user_id``'s searches on ``ds`` against their template (the 28 days before)."""
-    from transforms.search_auth.stages import read_features, shift
+    from transforms.search_auth.stages import read_features
     from transforms.search_auth.vectors import panel_vectors
 
     bundle = bundle or current_bundle(settings)
     if bundle is None:
         raise LookupError("no promoted search_auth model yet: run the retraining DAG first")
-    days = panel_mod.day_range(shift(ds, -settings.sa_template_days), ds)
+    days = day_range(shift(ds, -settings.sa_template_days), ds)
     panel = panel_mod.from_features(read_features(settings, days[0], days[-1]), days, users=[str(user_id)])
     t = panel_mod.templates(panel, len(days) - 1)
     result = {"user_id": str(user_id), "ds": ds, "active_days": int(t.active_days[0])}

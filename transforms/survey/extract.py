@@ -167,6 +167,9 @@ def page_row(doc: dict) -> dict:
 REQUIRED_FIELDS = ("visit_id", "domain", "outcome")
 
 
+EXTRACTED = (schemas.SITE_VISITS, schemas.REQUESTS, schemas.CRAWL_HISTORY, schemas.PAGES)
+
+
 def extract(lake: Lake, crawl_id: str, docs: Iterable[dict]) -> dict:
     """Normalise every raw document of a crawl and replace the crawl's partitions."""
     quarantine = Quarantine("extract")
@@ -184,10 +187,9 @@ def extract(lake: Lake, crawl_id: str, docs: Iterable[dict]) -> dict:
         history.extend(history_rows(doc))
         pages.append(page_row(doc))
     counts = {}
-    for spec, rows in ((schemas.SITE_VISITS, visits), (schemas.REQUESTS, requests),
-                       (schemas.CRAWL_HISTORY, history), (schemas.PAGES, pages)):
+    for spec, rows in zip(EXTRACTED, (visits, requests, history, pages)):
         frame = pd.DataFrame(rows, columns=spec.schema.names)
-        counts[spec.name] = lake.write_partition(spec, crawl_id, frame)
+        counts[spec.name] = lake.stage_partition(spec, crawl_id, frame)  # published by check_extraction
     counts["quarantined"] = quarantine.write(lake, "survey_raw", schemas.KEY, crawl_id)
     log.info("extracted crawl %s: %s", crawl_id, counts)
     return counts

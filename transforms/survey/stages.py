@@ -57,8 +57,10 @@ def extract_crawl(settings: Settings, crawl_id: str) -> dict:
 
 def check_extraction(settings: Settings, crawl_id: str) -> None:
     lake = settings.lake
-    checkpoints.after_extraction(lake, crawl_id, lake.read_partition(schemas.SITE_VISITS, crawl_id),
-                                 lake.read_partition(schemas.REQUESTS, crawl_id))
+    checkpoints.after_extraction(lake, crawl_id, lake.read_partition(schemas.SITE_VISITS, crawl_id, staged=True),
+                                 lake.read_partition(schemas.REQUESTS, crawl_id, staged=True))
+    for spec in extract.EXTRACTED:
+        lake.publish_staged(spec, crawl_id)
 
 
 def detect_services(settings: Settings, crawl_id: str) -> dict:
@@ -67,7 +69,7 @@ def detect_services(settings: Settings, crawl_id: str) -> dict:
     detections = detect_frame(lake.read_partition(schemas.SITE_VISITS, crawl_id),
                               lake.read_partition(schemas.REQUESTS, crawl_id),
                               lake.read_partition(schemas.PAGES, crawl_id), signatures)
-    lake.write_partition(schemas.DETECTIONS, crawl_id, detections)
+    lake.stage_partition(schemas.DETECTIONS, crawl_id, detections)
     found = detections[detections["detected"]]
     counts = found.groupby("service_id").size().to_dict()
     log.info("crawl %s: detections per service %s (signatures %s)", crawl_id, counts, signatures.version)
@@ -77,7 +79,8 @@ def detect_services(settings: Settings, crawl_id: str) -> dict:
 def check_detection(settings: Settings, crawl_id: str) -> None:
     signatures = load_signatures(settings.signatures_file)
     checkpoints.after_detection(settings.lake, crawl_id,
-                                settings.lake.read_partition(schemas.DETECTIONS, crawl_id), signatures.ids)
+                                settings.lake.read_partition(schemas.DETECTIONS, crawl_id, staged=True), signatures.ids)
+    settings.lake.publish_staged(schemas.DETECTIONS, crawl_id)
 
 
 def classify_disclosures(settings: Settings, crawl_id: str) -> dict:
