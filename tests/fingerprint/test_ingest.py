@@ -26,7 +26,7 @@ def test_bad_records_are_quarantined_with_reasons(fp_settings, history):
         out.write("[1, 2]\n")
     counts = stages.ingest_visits(fp_settings, day)
     lake = fp_settings.lake
-    stored = lake.read_partition(schemas.VISITS, day)
+    stored = lake.read_partition(schemas.VISITS, day, staged=True)
     reasons = lake.read_partition(quarantine_spec("fp_visits", "ds"), day)["reason"].tolist()
     assert counts["visits"] == len(visits) + 1  # + the over-long one, capped
     assert any(r.startswith("malformed JSON") for r in reasons)
@@ -39,7 +39,7 @@ def test_bad_records_are_quarantined_with_reasons(fp_settings, history):
     stages.check_ingest(fp_settings, day)
     # a rerun replaces the partition and the quarantine rows instead of adding to them
     stages.ingest_visits(fp_settings, day)
-    assert len(lake.read_partition(schemas.VISITS, day)) == len(stored)
+    assert len(lake.read_partition(schemas.VISITS, day, staged=True)) == len(stored)
     assert len(lake.read_partition(quarantine_spec("fp_visits", "ds"), day)) == len(reasons)
 
 
@@ -55,7 +55,7 @@ def test_csv_and_parquet_inputs_give_the_same_rows(fp_settings, history, tmp_pat
         (tmp_path / f"visits-{day}.{suffix}").rename(folder / f"visits-{day}.{suffix}")
         settings = with_settings(fp_settings, fp_input_dir=str(folder), lake_uri=(tmp_path / f"lake-{suffix}").as_uri())
         stages.ingest_visits(settings, day)
-        rows[suffix] = settings.lake.read_partition(schemas.VISITS, day).drop(columns=["source"])
+        rows[suffix] = settings.lake.read_partition(schemas.VISITS, day, staged=True).drop(columns=["source"])
     pd.testing.assert_frame_equal(rows["csv"], rows["parquet"])
     assert len(rows["csv"]) == len(visits)
 

@@ -20,6 +20,18 @@ def world(tmp_path_factory):
     return root
 
 
+def ingest_and_enrich(settings, ds: str) -> None:
+    """What a daily member_id_ingest run writes, published as its check tasks would (the
+    checkpoints themselves are tested elsewhere)."""
+    from transforms.member_id import stages
+    from transforms.member_id.schemas import ACCESSES, ENRICHED
+
+    stages.ingest_day(settings, ds)
+    settings.lake.publish_staged(ACCESSES, ds)
+    stages.enrich_day(settings, ds)
+    settings.lake.publish_staged(ENRICHED, ds)
+
+
 def small_settings(world, lake_uri):
     from transforms.member_id.settings import MemberIdSettings
 
@@ -37,8 +49,7 @@ def trained(world, tmp_path_factory):
     lake_uri = (tmp_path_factory.mktemp("mid_lake") / "lake").as_uri()
     settings = small_settings(world, lake_uri)
     for ds in DAY_NAMES:
-        stages.ingest_day(settings, ds)
-        stages.enrich_day(settings, ds)
+        ingest_and_enrich(settings, ds)
     stages.train_models(settings, DAY_NAMES[-1])
     evaluation = stages.evaluate_models(settings, DAY_NAMES[-1])
     gate = stages.promotion_gate(settings, DAY_NAMES[-1])

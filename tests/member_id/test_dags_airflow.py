@@ -9,7 +9,7 @@ import pytest
 from transforms.member_id import stages
 from transforms.member_id.schemas import ENRICHED
 
-from .conftest import DAY_NAMES, small_settings
+from .conftest import DAY_NAMES, ingest_and_enrich, small_settings
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -43,8 +43,7 @@ def test_ingest_then_retrain_dags(airflow_env, world):
     dags_test(airflow_env, "member_id_ingest", DAY_NAMES[-1])  # the logical date picks the partition
     assert settings.lake.partitions(ENRICHED) == [DAY_NAMES[-1]]
     for ds in DAY_NAMES[:-1]:  # earlier days in process, to keep the test short
-        stages.ingest_day(settings, ds)
-        stages.enrich_day(settings, ds)
+        ingest_and_enrich(settings, ds)
     dags_test(airflow_env, "member_id_retrain", DAY_NAMES[-1])
     report = settings.lake.read_json(f"reports/member_id/ds={DAY_NAMES[-1]}/metrics.json")
     assert report["test_day"] == DAY_NAMES[-1] and set(report["models"]) == {"gbm", "mlp"}

@@ -26,3 +26,15 @@ def generated_log(sa_settings):
 
 def with_overrides(settings, **changes):
     return dataclasses.replace(settings, **changes)
+
+
+def seed_days(settings, days) -> None:
+    """What earlier daily runs wrote: ingest and features of each day, published as their check
+    tasks would (without running the checkpoints)."""
+    from transforms.search_auth import schemas, stages
+
+    for ds in days:
+        stages.ingest_queries(settings, ds)
+        settings.lake.publish_staged(schemas.QUERIES, ds)
+        stages.build_daily_features(settings, ds)
+        settings.lake.publish_staged(schemas.DAILY_FEATURES, ds)

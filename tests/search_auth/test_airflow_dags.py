@@ -5,19 +5,17 @@ from pathlib import Path
 import pandas as pd
 
 from tests.airflow_run import airflow_env, run_dag
+from tests.search_auth.conftest import seed_days
 from transforms.search_auth import schemas, stages
 from transforms.common.days import day_range
 
 
 def test_daily_and_retrain_dags_succeed_in_airflow(sa_settings, generated_log, airflow_home):
     # earlier days straight through the stage functions (what earlier daily runs wrote) ...
-    for ds in day_range("2026-01-01", "2026-02-03"):
-        stages.ingest_queries(sa_settings, ds)
-        stages.build_daily_features(sa_settings, ds)
+    seed_days(sa_settings, day_range("2026-01-01", "2026-02-03"))
     env = airflow_env(airflow_home, **{k: v for k, v in os.environ.items()
                                        if k.startswith("TRACKSCOPE_")})
-    stages.ingest_queries(sa_settings, "2026-02-04")
-    stages.build_daily_features(sa_settings, "2026-02-04")
+    seed_days(sa_settings, ["2026-02-04"])
     # ... then Airflow: retraining + gate, and the daily DAG for its logical date using the model
     retrain = run_dag(env, "search_auth_retrain", conf={"ds": "2026-02-04"})
     assert retrain.state == "success", retrain.output[-3000:]
@@ -47,8 +45,7 @@ def test_failing_feature_checkpoint_blocks_templates(sa_settings, generated_log,
     count (as a foreign or older writer could leave it: the pipeline's own features always pass) fails
     check_daily_features in an Airflow run; rebuild_templates and check_templates do not run."""
     ds = "2026-01-20"
-    stages.ingest_queries(sa_settings, ds)
-    stages.build_daily_features(sa_settings, ds)
+    seed_days(sa_settings, [ds])
     lake = sa_settings.lake
     features = lake.read_partition(schemas.DAILY_FEATURES, ds).drop(columns="ds", errors="ignore")
     duplicated_user, skewed_user = features["user_id"].iloc[0], features["user_id"].iloc[1]

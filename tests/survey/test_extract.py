@@ -46,7 +46,7 @@ def crawler_doc(crawl_id="c1"):
 def test_cdp_events_become_request_rows(lake):
     raw.write_visit(lake, crawler_doc())
     counts = extract.extract(lake, "c1", raw.read_visits(lake, "c1"))
-    requests = lake.read_partition(schemas.REQUESTS, "c1").set_index("request_id")
+    requests = lake.read_partition(schemas.REQUESTS, "c1", staged=True).set_index("request_id")
     assert counts["survey_requests"] == 4 and counts["quarantined"] == 1
     assert requests.loc["1", "status"] == 301 and requests.loc["1#1", "status"] == 200  # redirect hops
     beacon = requests.loc["3"]
@@ -54,10 +54,10 @@ def test_cdp_events_become_request_rows(lake):
     assert beacon["third_party"] and not requests.loc["1#1", "third_party"]
     assert beacon["initiator_url"] == "https://www.clarity.ms/tag/abc"
     assert beacon["registrable_domain"] == "clarity.ms"
-    visits = lake.read_partition(schemas.SITE_VISITS, "c1")
+    visits = lake.read_partition(schemas.SITE_VISITS, "c1", staged=True)
     assert visits["request_count"].tolist() == [4]
     extract.extract(lake, "c1", raw.read_visits(lake, "c1"))  # rerun: same rows, no duplicates
-    assert len(lake.read_partition(schemas.REQUESTS, "c1")) == 4
+    assert len(lake.read_partition(schemas.REQUESTS, "c1", staged=True)) == 4
 
 
 def test_har_import_fills_the_same_tables(lake, tmp_path):
@@ -82,12 +82,12 @@ def test_har_import_fills_the_same_tables(lake, tmp_path):
     assert counts == {"visits": 1, "quarantined": 2}
     result = extract.extract(lake, "har-2024", raw.read_visits(lake, "har-2024"))
     assert result["survey_requests"] == 3 and result["quarantined"] == 1
-    visits = lake.read_partition(schemas.SITE_VISITS, "har-2024")
+    visits = lake.read_partition(schemas.SITE_VISITS, "har-2024", staged=True)
     assert visits[["domain", "source", "outcome"]].values.tolist() == [["example.com", "har", "ok"]]
-    requests = lake.read_partition(schemas.REQUESTS, "har-2024")
+    requests = lake.read_partition(schemas.REQUESTS, "har-2024", staged=True)
     failed = requests[requests["url"].str.contains("api/v2")].iloc[0]
     assert failed["failed"] and failed["post_body_size"] == 2
-    pages = lake.read_partition(schemas.PAGES, "har-2024")
+    pages = lake.read_partition(schemas.PAGES, "har-2024", staged=True)
     detections = detect(visits, requests, pages, load_signatures(Settings().signatures_file))
     hits = detections[detections["detected"]]
     assert hits[["service_id", "evidence_source"]].values.tolist() == [["hotjar", "requests"]]
