@@ -9,6 +9,7 @@ import textwrap
 import time
 
 import pyarrow as pa
+import pytest
 
 from transforms.common.contract import DatasetSpec
 
@@ -36,16 +37,20 @@ def _assert_whole(frame, seen: list):
     seen.append(generation)
 
 
-def test_kill_minus_9_at_random_points_never_breaks_a_reader(lake_uri):
+@pytest.mark.slow
+def test_kill_minus_9_at_random_points_never_breaks_a_reader(any_lake_uri):
+    """On a local folder and on object storage (S3 on loopback)."""
     from transforms.common.lake import Lake
 
+    lake_uri = any_lake_uri
     lake = Lake(lake_uri, gc_grace_s=0.5)
+    rounds = 15 if lake.is_local else 8  # each round starts a writer process; object storage is slower
     env = {**os.environ, "PYTHONPATH": os.getcwd()}
     rng, seen, generation, kills, reads = random.Random(7), [], 0, 0, 0
     boot = subprocess.run([sys.executable, "-c", WRITER.replace("while True", "for _ in range(1)"), lake_uri, "0"],
                           env=env, check=True, capture_output=True, text=True)
     generation = int(boot.stdout.split()[-1])
-    while kills < 25:
+    while kills < rounds:
         writer = subprocess.Popen([sys.executable, "-c", WRITER, lake_uri, str(generation + 1000 * (kills + 1))],
                                   env=env, stdout=subprocess.PIPE, text=True)
         first = writer.stdout.readline()  # the interpreter has started and written once
@@ -59,12 +64,14 @@ def test_kill_minus_9_at_random_points_never_breaks_a_reader(lake_uri):
         assert first
         _assert_whole(lake.read_partition(SPEC, "2026-01-01"), seen)
         generation = seen[-1]
-    assert reads > 50
+    assert reads >= rounds
     assert lake.partitions(SPEC) == ["2026-01-01"]
     time.sleep(0.6)
     lake.vacuum(grace_s=0)
+    import pyarrow.fs as pafs
+
     folder = lake.partition_path(SPEC, "2026-01-01")
-    left = sorted(os.listdir(folder))
+    left = sorted(i.base_name for i in lake.fs.get_file_info(pafs.FileSelector(folder)))
     assert [n for n in left if n.startswith("v")].__len__() <= 2, left
     assert not [n for n in left if n.startswith(".tmp-")], left
     _assert_whole(lake.read_partition(SPEC, "2026-01-01"), seen)
