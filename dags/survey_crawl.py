@@ -27,7 +27,8 @@ def survey_crawl():
     def select_sites() -> list[list[dict]]:
         return run_stage("transforms.survey.stages.select_sites", key="crawl_id")
 
-    @task(**NETWORK_RETRIES, execution_timeout=timedelta(hours=6), max_active_tis_per_dag=4)
+    # queue "crawl": on CeleryExecutor only workers with browsers take it (scripts/cluster.py)
+    @task(**NETWORK_RETRIES, execution_timeout=timedelta(hours=6), max_active_tis_per_dag=4, queue="crawl")
     def crawl_batch(batch: list[dict]) -> dict:
         return run_stage("transforms.survey.stages.crawl", batch, key="crawl_id")
 
