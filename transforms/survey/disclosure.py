@@ -13,7 +13,8 @@ keep their page's URL. For one service the answer is
   - **service**: the policy names the service, a vendor or product alias, or the vendor's host
     in a cookie table (``data/policy_names.yaml`` plus the signature's ``policy_terms``), and not
     only in a negated statement ("we do not use … Google Analytics"). Names that are also words
-    ("Clarity", "ForeSee") count only capitalised and next to a tool context;
+    count only capitalised ("ForeSee", "Glassbox") and, for "Clarity", next to a tool context or
+    alone as a list item;
 * ``unsupported_language`` when most of the policy is in neither Japanese nor English, unless its
   Japanese/English sentences alone establish both halves;
 * ``no_policy`` when no text was read.
@@ -75,10 +76,11 @@ class ServiceNames:
     @classmethod
     def of(cls, service: dict) -> "ServiceNames":
         entry = _name_table().get(service["id"], {})
-        context_only = {normalise(t).lower() for t in entry.get("context_only", [])}
+        special = {normalise(t).lower() for t in entry.get("context_only", []) + entry.get("cased", [])}
         terms = list(entry.get("names", [])) + list(service.get("policy_terms") or []) + [service.get("name") or ""]
-        names = sorted({normalise(t) for t in terms if t and normalise(t).lower() not in context_only})
-        return cls(service["id"], tuple(_term_regex(t, cased=False) for t in names),
+        names = sorted({normalise(t) for t in terms if t and normalise(t).lower() not in special})
+        return cls(service["id"], tuple([_term_regex(t, cased=False) for t in names] +
+                                        [_term_regex(t, cased=True) for t in entry.get("cased", [])]),
                    tuple(_term_regex(t, cased=True) for t in entry.get("context_only", [])),
                    tuple(re.compile(r"(?<![A-Za-z0-9-])(?:[a-z0-9-]+\.)*" + re.escape(h) + r"(?![A-Za-z0-9-])", re.I)
                          for h in entry.get("hosts", [])))
@@ -98,7 +100,7 @@ def _named_at(sentence: str, names: ServiceNames) -> list[int]:
     for rx in names.context_only:
         for m in rx.finditer(sentence):
             near = sentence[max(0, m.start() - 60): m.end() + 60]
-            if _TOOL_CONTEXT.search(near) or _ANY_TOOL.search(sentence):
+            if _TOOL_CONTEXT.search(near) or _ANY_TOOL.search(sentence) or len(sentence.split()) <= 3:
                 found.append(m.start())
     return sorted(found)
 
