@@ -212,3 +212,36 @@ def _verdict(cls: str, purpose: Sentence | None, named: Sentence | None, score: 
         "policy_language": language,
         "classifier_version": version,
     }
+
+
+# ---------------------------------------------------------------------------------------------
+# the survey stage's inputs
+# ---------------------------------------------------------------------------------------------
+def _as_dict(value) -> dict:
+    if value is None:
+        return {}
+    return value if isinstance(value, dict) else value.model_dump()
+
+
+def pages_of(policy) -> list[PolicyPage]:
+    """The pages of a raw visit's ``policy`` record that were read whole (outcome ok): the policy
+    page first (only when it was read, its linked pages with it), then its linked pages."""
+    policy = _as_dict(policy)
+    if policy.get("outcome") != "ok":
+        return []
+    records = [(policy, "policy")] + [(_as_dict(p), "linked") for p in policy.get("pages") or []]
+    return [PolicyPage(r.get("url"), r.get("text"), "pdf" if r.get("format") == "pdf" else kind)
+            for r, kind in records if r.get("outcome") == "ok" and (r.get("text") or "").strip()]
+
+
+def site_policies(visits) -> dict[str, tuple[str | None, list[PolicyPage]]]:
+    """``{domain: (policy URL, pages)}`` from raw visits (dicts or models); of several visits of
+    one site (HAR pages) the first whose policy was read."""
+    out: dict[str, tuple[str | None, list[PolicyPage]]] = {}
+    for visit in visits:
+        visit = _as_dict(visit)
+        domain, policy = visit.get("domain"), _as_dict(visit.get("policy"))
+        pages = pages_of(policy)
+        if domain and (domain not in out or (pages and not out[domain][1])):
+            out[domain] = (policy.get("url"), pages)
+    return out
