@@ -132,8 +132,12 @@ _GENERIC = re.compile("|".join([
     r"third[- ]party|first[- ]party|session|persistent|tracking) cookies (are|is) (cookies|those|small|files|a type)",
     r"^what (are|is) (a )?(cookies?|web ?beacons?|tracking)",
     r"(cookie|クッキー|ウェブビーコン|ビーコン|ヒートマップ|アクセス解析ツール|トラッキング)[^、。]{0,12}とは",
+    r"^(cookie|クッキー)[^、。]{0,12}は、?[^。]{0,60}(情報|ファイル|データ|仕組み)(のこと)?(です|である)",
     r"^一般(に|的に)", r"多くの(ウェブ)?サイト",
 ]), re.I)
+
+
+_CONTRAST = re.compile(r",?\s+but\s+(?=\w)", re.I)
 
 
 def in_scope(sentence: str) -> bool:
@@ -169,9 +173,13 @@ class DisclosureClassifier:
         candidates = [s for s in sentences if s.language in SUPPORTED and in_scope(s.text)]
         if not candidates:
             return None, 0.0
-        scores = self.model.score([s.text for s in candidates], [s.language for s in candidates])
+        # "we don't track individual users … but count traffic for analytics": the clause after a
+        # contrast is an assertion of its own, scored alone too (the evidence stays the sentence)
+        parts = [(i, part) for i, s in enumerate(candidates) for part in [s.text, *_CONTRAST.split(s.text)[1:]]]
+        scores = self.model.score([p for _, p in parts], [candidates[i].language for i, _ in parts])
         best = int(np.argmax(scores))
-        return (candidates[best] if scores[best] >= self.threshold else None), float(scores[best])
+        found = candidates[parts[best][0]]
+        return (found if scores[best] >= self.threshold else None), float(scores[best])
 
     def classify(self, pages: list[PolicyPage], services: list[dict]) -> dict[str, dict]:
         """``{service id: verdict}`` for one policy (all its pages) and several services."""

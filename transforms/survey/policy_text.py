@@ -116,7 +116,10 @@ def language_of(text: str) -> str | None:
     if latin < MIN_DETECT_LETTERS or len(words) < 4:
         return None
     english = sum(w in _EN_FUNCTION_WORDS for w in words) / len(words)
-    return "en" if english >= 0.12 else (LATIN_OTHER if english < 0.06 else None)
+    if english >= 0.12:
+        return "en"
+    # table rows and name lists ("script.hotjar.com | _hjid | 1 year") have no function words in any language
+    return LATIN_OTHER if english < 0.06 and len(words) >= 8 else None
 
 
 def _latin_language(text: str) -> str:
@@ -155,20 +158,24 @@ _EN_SCOPE_END = {"but", "however", "although", "though", "whereas", "except", "i
 _EN_CLAUSE_END = re.compile(r"[,;:()\[\]|]|\s-\s|\.\s")
 
 
+_EN_DO_SUPPORT = {"do", "does", "did", "ca", "wo"}  # "do not", "can't" → "ca", "won't" → "wo"
+
+
 def _english_tokens(sentence: str) -> list[str]:
+    """Words; cues ("not", "n't", "never", …) and do-support are dropped, the words in their scope
+    (up to the clause's end or "but") carry ``NOT_``: the negation lives in those prefixes only."""
     out: list[str] = []
     for clause in _EN_CLAUSE_END.split(sentence.lower().replace("’", "'")):
         negated = False
         for word in _EN_WORD.findall(clause):
-            if word.endswith("n't"):
-                word, negated = word[:-3] or "not", True
-                out.append(word)
+            if word.endswith("n't") or word in _EN_NEG:
+                negated = True
                 continue
             if word in _EN_SCOPE_END:
                 negated = False
+            if word in _EN_DO_SUPPORT and not negated:
+                continue
             out.append("NOT_" + word if negated else word)
-            if word in _EN_NEG:
-                negated = True
     return out
 
 
