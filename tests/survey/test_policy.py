@@ -1,7 +1,10 @@
+"""Policy-link finding and the RULE BASELINE classifier (``policy.classify_disclosure``, kept to
+report beside the learned one; its round trip uses the generator's per-kind classes). The learned
+classifier: test_disclosure.py."""
 import pytest
 
-from transforms.survey.policy import (_services, classify_disclosure, find_policy_link,
-                                      policy_page_text, split_sentences)
+from transforms.survey.policy import classify_disclosure, find_policy_link, split_sentences
+from transforms.synthetic.survey_policy import _services, policy_page_text
 
 SV = _services()
 CLARITY, HOTJAR, GA, GLASSBOX, YANDEX = (SV[k] for k in ("clarity", "hotjar", "google_analytics", "glassbox", "yandex_metrica"))

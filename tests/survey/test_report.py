@@ -47,7 +47,12 @@ def write_crawl(lake, crawl_id, visit_rows, hits, classes, html_hits=()):
     disc = pd.DataFrame([{"domain": d, "group": "jp" if d.endswith(".jp") else "other", "service_id": s,
                           "policy_url": f"https://{d}/privacy", "disclosure_class": c,
                           "mentions_purpose": c in ("both", "purpose_only"),
-                          "mentions_service": c in ("both", "service_only"), "evidence_sentence": ""}
+                          "mentions_service": c in ("both", "service_only"), "evidence_sentence": "",
+                          "policy_pages": 1, "purpose_score": 0.9 if c in ("both", "purpose_only") else 0.1,
+                          "purpose_sentence": "We analyse how visitors use our site." if c in ("both", "purpose_only") else None,
+                          "purpose_url": f"https://{d}/privacy", "service_url": f"https://{d}/cookies",
+                          "service_sentence": f"{s} | analytics cookie" if c in ("both", "service_only") else None,
+                          "classifier_version": "survey_disclosure_purpose:vTEST+r1", "baseline_class": "neither"}
                          for (d, s), c in classes.items()], columns=schemas.DISCLOSURES.schema.names)
     lake.write_partition(schemas.DISCLOSURES, crawl_id, disc)
     pages = pd.DataFrame({"domain": [r[0] for r in visit_rows], "title": ["オンラインショップ 通販"] * len(visit_rows),
@@ -120,6 +125,14 @@ def test_build_report_two_crawls(tmp_path):
     assert summary.loc[".jp", "failed_timeout"] == 1 and summary.loc["total", "visited"] == 9
     cats = pd.read_csv(os.path.join(base1, "tables", "categories.csv"))
     assert cats.loc[0, "category"] == "Shopping" and cats.loc[0, "jp_sites"] == 2
+    # the disclosure table names the classifier version and links each site's evidence sentence
+    assert "survey_disclosure_purpose:vTEST+r1" in html1
+    evidence = pd.read_csv(os.path.join(base1, "tables", "disclosure_evidence.csv"))
+    with_purpose = evidence[evidence["disclosure_class"].isin(["both", "purpose_only"])]
+    assert len(with_purpose) and with_purpose["purpose_url"].notna().all()
+    site = with_purpose.iloc[0]["domain"]
+    assert (f'href="https://{site}/privacy#:~:text=We%20analyse%20how%20visitors%20use%20our"' in html1
+            and ">We analyse how visitors use our site.</a>" in html1)
 
     write_crawl(lake, "2026-02-01", VISITS_2, HITS_2, CLASSES_2)
     path2 = build_report(lake, "2026-02-01", SIGS)

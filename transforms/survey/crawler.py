@@ -40,7 +40,7 @@ from datetime import datetime, timezone
 from typing import Callable, Optional
 from urllib.parse import urlsplit
 
-from transforms.survey import raw
+from transforms.survey import policy_fetch, raw
 from transforms.survey.policy import find_policy_link
 from transforms.survey.browser import BrowserStartError, Worker, chromium_args, short_error
 
@@ -300,18 +300,20 @@ class SiteVisit:
             doc["policy"] = None
             return
         url, text = found
-        policy = {"url": url, "link_text": text, "outcome": None, "text": None, "error_message": None}
+        policy = {"url": url, "link_text": text, "outcome": None, "text": None, "error_message": None,
+                  "format": None, "pages": []}
         doc["policy"] = policy
         w = self.w
         try:
             with w.guard(self.s.page_load_timeout_s + 10):
                 w.drain_log()  # policy requests are not part of the site's events
                 w.driver.get(url)
-            with w.guard(20):
-                body = w.driver.execute_script(_BODY_TEXT_JS) or ""
-                policy["text"] = body[:POLICY_TEXT_CAP]
-                policy["outcome"] = "ok"
+            with w.guard(40):
+                fields, anchors = policy_fetch.read_page(w.driver)  # collapsed sections expanded; PDF read
+                policy.update(fields, outcome="ok")
                 w.drain_log()
+            policy["pages"] = policy_fetch.read_linked_pages(w, anchors, url, self.s.page_load_timeout_s,
+                                                             classify_error, short_error)
         except Exception as exc:  # noqa: BLE001
             killed = bool(w.browser and w.browser.killed)
             policy["outcome"] = classify_error(exc, url, killed)

@@ -199,6 +199,44 @@ def disclosure_table(visits: pd.DataFrame, detections: pd.DataFrame, disclosures
     return pd.DataFrame(rows)
 
 
+def disclosure_evidence(visits: pd.DataFrame, detections: pd.DataFrame, disclosures: pd.DataFrame) -> pd.DataFrame:
+    """One row per adopting site × service: classes (learned and baseline), the classifier
+    version and the evidence sentences with the URLs of the pages they are on."""
+    adopted = _adopted(visits, detections)[["domain", "service_id"]]
+    columns = ["domain", "group", "service_id", "disclosure_class", "baseline_class", "purpose_sentence", "purpose_url",
+               "service_sentence", "service_url", "policy_url", "classifier_version"]
+    d = disclosures.merge(adopted, on=["domain", "service_id"], how="inner")
+    for column in columns:
+        if column not in d:
+            d[column] = None
+    d["group"] = d["group"].map(GROUP_LABELS)
+    return d[columns].sort_values(["service_id", "domain"]).reset_index(drop=True)
+
+
+def _fragment_link(url, sentence) -> str:
+    """A link to ``url`` that scrolls to and highlights ``sentence`` (a text fragment)."""
+    from urllib.parse import quote
+
+    if not isinstance(url, str) or not url:
+        return html_lib.escape(sentence) if isinstance(sentence, str) else "–"
+    if not isinstance(sentence, str) or not sentence:
+        return f'<a href="{html_lib.escape(url)}">{html_lib.escape(url)}</a>'
+    words = sentence.split()
+    start = " ".join(words[:6]) if len(words) > 1 else sentence[:20]
+    target = url.split("#")[0] + ("" if url.lower().split("?")[0].endswith(".pdf") else "#:~:text=" + quote(start, safe=""))
+    return f'<a href="{html_lib.escape(target)}" title="{html_lib.escape(url)}">{html_lib.escape(sentence)}</a>'
+
+
+def _evidence_html(evidence: pd.DataFrame) -> str:
+    head = ("<tr><th>site</th><th>group</th><th>service</th><th>class</th><th>rule baseline</th>"
+            "<th>purpose evidence</th><th>service evidence</th></tr>")
+    rows = [f"<tr><td>{html_lib.escape(str(r.domain))}</td><td>{html_lib.escape(str(r.group))}</td>"
+            f"<td>{html_lib.escape(str(r.service_id))}</td><td>{html_lib.escape(str(r.disclosure_class))}</td>"
+            f"<td>{html_lib.escape(str(r.baseline_class))}</td><td>{_fragment_link(r.purpose_url, r.purpose_sentence)}</td>"
+            f"<td>{_fragment_link(r.service_url, r.service_sentence)}</td></tr>" for r in evidence.itertuples()]
+    return f'<table class="t">{head}{"".join(rows)}</table>'
+
+
 def change_tables(cur_visits, cur_det, prev_visits, prev_det, signatures) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(per-service counts previous vs current, sites that started/stopped using a service).
 
@@ -264,7 +302,7 @@ def _stacked_disclosure(disc: pd.DataFrame, path: str) -> None:
     fig, ax = plt.subplots(figsize=(9, 0.35 * max(len(d), 1) + 1.5))
     left = [0.0] * len(d)
     colors = {"both": "#2b8a3e", "purpose_only": "#8ce99a", "service_only": "#ffd43b",
-              "neither": "#fa5252", "no_policy": "#adb5bd"}
+              "neither": "#fa5252", "unsupported_language": "#9775fa", "no_policy": "#adb5bd"}
     for cls in schemas.DISCLOSURE_CLASSES:
         vals = d[f"{cls}_pct"].fillna(0).tolist()
         ax.barh(labels, vals, left=left, label=cls, color=colors[cls])
@@ -273,7 +311,7 @@ def _stacked_disclosure(disc: pd.DataFrame, path: str) -> None:
     ax.set_xlim(0, 100)
     ax.set_xlabel("% of adopting sites")
     ax.set_title("Privacy-policy disclosure")
-    ax.legend(ncol=5, fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.2))
+    ax.legend(ncol=3, fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.2))
     fig.tight_layout()
     fig.savefig(path, dpi=100, bbox_inches="tight")
     plt.close(fig)
@@ -312,6 +350,7 @@ def build_report(lake, crawl_id: str, signatures, out_subdir: str | None = None)
     tables["adoption"] = adoption_table(cur["visits"], cur["detections"], signatures)
     tables["categories"] = category_table(cur["visits"], cur["detections"], cur["categories"], signatures)
     tables["disclosure"] = disclosure_table(cur["visits"], cur["detections"], cur["disclosures"], signatures)
+    tables["disclosure_evidence"] = disclosure_evidence(cur["visits"], cur["detections"], cur["disclosures"])
     if prev is not None:
         tables["change_counts"], tables["change_sites"] = change_tables(
             cur["visits"], cur["detections"], prev["visits"], prev["detections"], signatures)
@@ -328,9 +367,12 @@ def build_report(lake, crawl_id: str, signatures, out_subdir: str | None = None)
 
         env = Environment(loader=FileSystemLoader(str(TEMPLATE_DIR)), autoescape=select_autoescape(["html", "j2"]))
         sig_versions = sorted(set(cur["detections"]["signatures_version"].dropna())) if len(cur["detections"]) else []
+        classifiers = sorted(set(tables["disclosure_evidence"]["classifier_version"].dropna()))
         page = env.get_template("report.html.j2").render(
             crawl_id=crawl_id, prev_id=prev_id, signatures_versions=", ".join(sig_versions) or "–",
-            html={name: _html_table(frame) for name, frame in tables.items()},
+            html={**{name: _html_table(frame) for name, frame in tables.items()},
+                  "disclosure_evidence": _evidence_html(tables["disclosure_evidence"])},
+            classifier_versions=", ".join(classifiers) or "–",
             has_change=prev is not None, charts=charts,
             n_started=int((tables.get("change_sites", pd.DataFrame({"change": []}))["change"] == "started").sum()),
             n_stopped=int((tables.get("change_sites", pd.DataFrame({"change": []}))["change"] == "stopped").sum()),

@@ -1,6 +1,7 @@
 """Survey datasets, declared once. Every table is partitioned by crawl id."""
 import pyarrow as pa
 
+from transforms.common.contract import Col
 from transforms.common.lake import DatasetSpec
 
 KEY = "crawl_id"
@@ -50,16 +51,30 @@ DETECTIONS = DatasetSpec("survey_detections", pa.schema([
     ("evidence_urls", pa.list_(pa.string())), ("signatures_version", pa.string()),
 ]), KEY)
 
-DISCLOSURES = DatasetSpec("survey_disclosures", pa.schema([
-    ("domain", pa.string()), ("group", pa.string()), ("service_id", pa.string()),
-    ("policy_url", pa.string()),
-    ("disclosure_class", pa.string()),  # both | purpose_only | service_only | neither | no_policy
-    ("mentions_purpose", pa.bool_()), ("mentions_service", pa.bool_()), ("evidence_sentence", pa.string()),
-]), KEY)
+_sentence = {"max_length": 1000}
+DISCLOSURES = DatasetSpec("survey_disclosures", [  # issue 20; columns documented in docs/survey.md
+    Col("domain", pa.string(), nullable=False), Col("group", pa.string(), values=("jp", "other")),
+    Col("service_id", pa.string(), nullable=False),
+    Col("policy_url", pa.string(), doc="the privacy-policy link the crawler followed"),
+    Col("policy_pages", pa.int64(), nullable=False, min=0, doc="pages read: policy, linked cookie policies, PDF"),
+    Col("disclosure_class", pa.string(), nullable=False, values=(
+        "both", "purpose_only", "service_only", "neither", "unsupported_language", "no_policy")),
+    Col("mentions_purpose", pa.bool_(), nullable=False), Col("mentions_service", pa.bool_(), nullable=False),
+    Col("evidence_sentence", pa.string(), nullable=False, **_sentence),
+    Col("evidence_url", pa.string(), doc="URL of the page the evidence sentence is on"),
+    Col("purpose_sentence", pa.string(), **_sentence), Col("purpose_url", pa.string()),
+    Col("purpose_score", pa.float64(), nullable=False, min=0, max=1, doc="best sentence's purpose-model score"),
+    Col("service_sentence", pa.string(), **_sentence), Col("service_url", pa.string()),
+    Col("policy_language", pa.string(), doc="language of most of the policy's text (ISO code)"),
+    Col("classifier_version", pa.string(), nullable=False, min_length=1,
+        doc="purpose model name:registry version + name/scope rules version"),
+    Col("baseline_class", pa.string(), nullable=False, values=(
+        "both", "purpose_only", "service_only", "neither", "no_policy"), doc="the rule baseline's answer"),
+], KEY, unique=("domain", "service_id"))
 
 CATEGORIES = DatasetSpec("survey_categories", pa.schema([
     ("domain", pa.string()), ("category", pa.string()), ("category_source", pa.string()),  # input | heuristic
 ]), KEY)
 
 OUTCOMES = ["ok", "timeout", "dns", "tls", "refused", "crash", "error"]
-DISCLOSURE_CLASSES = ["both", "purpose_only", "service_only", "neither", "no_policy"]
+DISCLOSURE_CLASSES = ["both", "purpose_only", "service_only", "neither", "unsupported_language", "no_policy"]

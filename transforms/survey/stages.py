@@ -84,23 +84,35 @@ def check_detection(settings: Settings, crawl_id: str) -> None:
 
 
 def classify_disclosures(settings: Settings, crawl_id: str) -> dict:
-    """Disclosure class of every detected service (and Google Analytics) on its site's policy."""
-    from transforms.survey.policy import classify_disclosure
+    """Disclosure class of every detected service on its site's whole policy (the policy page,
+    linked cookie policies, PDF): the learned classifier, with the rule baseline beside it."""
+    from transforms.survey import disclosure, policy, policy_model
+    from transforms.common.validation import run_checkpoint
 
     lake = settings.lake
     signatures = load_signatures(settings.signatures_file)
     detections = lake.read_partition(schemas.DETECTIONS, crawl_id)
-    pages = lake.read_partition(schemas.PAGES, crawl_id).set_index("domain")
+    policies = disclosure.site_policies(raw.read_visits(lake, crawl_id))
+    model, version = policy_model.load_promoted(lake)
+    classifier = disclosure.DisclosureClassifier(model, version)
     rows = []
-    for hit in detections[detections["detected"]].itertuples(index=False):
-        page = pages.loc[hit.domain] if hit.domain in pages.index else None
-        text = page["policy_text"] if page is not None and page["policy_outcome"] == "ok" else None
-        verdict = classify_disclosure(text, signatures.by_id(hit.service_id).as_dict())
-        rows.append({"domain": hit.domain, "group": hit.group, "service_id": hit.service_id,
-                     "policy_url": None if page is None else page["policy_url"], **verdict})
+    for domain, hits in detections[detections["detected"]].groupby("domain", sort=True):
+        policy_url, pages = policies.get(domain, (None, []))
+        services = [signatures.by_id(s).as_dict() for s in hits["service_id"]]
+        verdicts = classifier.classify(pages, services)
+        joined = "\n\n".join(p.text for p in pages) or None
+        for hit, service in zip(hits.itertuples(index=False), services):
+            rows.append({"domain": domain, "group": hit.group, "service_id": hit.service_id, "policy_url": policy_url,
+                         "policy_pages": len(pages), **verdicts[hit.service_id],
+                         "baseline_class": policy.classify_disclosure(joined, service)["disclosure_class"]})
     frame = pd.DataFrame(rows, columns=schemas.DISCLOSURES.schema.names)
-    lake.write_partition(schemas.DISCLOSURES, crawl_id, frame)
-    return frame["disclosure_class"].value_counts().to_dict()
+    lake.stage_partition(schemas.DISCLOSURES, crawl_id, frame)
+    run_checkpoint(lake, "survey_disclosures", crawl_id, lake.read_partition(schemas.DISCLOSURES, crawl_id, staged=True),
+                   [], spec=schemas.DISCLOSURES)
+    lake.publish_staged(schemas.DISCLOSURES, crawl_id)
+    log.info("crawl %s: disclosures of %d site x service pairs with %s: %s", crawl_id, len(frame),
+             classifier.version, frame["disclosure_class"].value_counts().to_dict())
+    return {"classifier_version": classifier.version, **frame["disclosure_class"].value_counts().to_dict()}
 
 
 def categorize_sites(settings: Settings, crawl_id: str) -> dict:

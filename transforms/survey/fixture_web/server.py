@@ -16,6 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
 from transforms.survey.fixture_web import sites as S
+from transforms.synthetic import survey_policy
 
 PEEK_TIMEOUT_S = 10
 IDLE_TIMEOUT_S = 30
@@ -72,7 +73,8 @@ class _Handler(BaseHTTPRequestHandler):
             bare = host[4:] if host.startswith("www.") else host
             site = S.SITES_BY_DOMAIN.get(bare)
             if site is None:
-                return self._send(404, "no such fixture host\n", "text/plain")
+                page = survey_policy.serve(host, path)  # policy fixture sites (linked / PDF / collapsed)
+                return self._send(200, *page) if page else self._send(404, "no such fixture host\n", "text/plain")
             return self._site(site, host, path)
         except (BrokenPipeError, ConnectionResetError, ssl.SSLError, socket.timeout):
             self.close_connection = True

@@ -36,6 +36,8 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from transforms.synthetic.survey_policy import policy_page_text, site_level
+
 HERE = Path(__file__).resolve().parent
 GROUND_TRUTH_PATH = HERE / "ground_truth.json"
 TRANCO_FIXTURE_PATH = HERE / "tranco_fixture.csv"
@@ -482,10 +484,6 @@ def content_html(site: Site, path: str) -> str:
 
 
 def policy_text(site: Site) -> str:
-    try:
-        from transforms.survey.policy import policy_page_text  # written by another helper; may be absent
-    except ImportError:
-        return _fallback_policy_text(site.language, site.disclosures(), site.name)
     return policy_page_text(site.language, site.disclosures(), site.name, SITES.index(site) + 1)
 
 
@@ -496,36 +494,6 @@ def policy_html(site: Site) -> str:
     body = "\n".join(f"<p>{html.escape(p).replace(chr(10), '<br>')}</p>" for p in paragraphs)
     return (_head(site, title, title) + f"<body>\n<main>\n<h1>{html.escape(title.split(' | ')[0])}</h1>\n{body}\n</main>\n"
             + _footer(site) + "</body>\n</html>\n")
-
-
-_NAMES = {"clarity": "Microsoft Clarity", "hotjar": "Hotjar", "mouseflow": "Mouseflow", "yandex_metrica": "Yandex Metrica",
-          "contentsquare": "ContentSquare", "crazyegg": "Crazy Egg", "dynatrace": "Dynatrace", "foresee": "ForeSee",
-          "fullstory": "FullStory", "glassbox": "Glassbox", "inspectlet": "Inspectlet", "logrocket": "LogRocket",
-          "luckyorange": "Lucky Orange", "smartlook": "Smartlook", GA: "Google Analytics"}
-
-
-def _fallback_policy_text(lang: str, disclosures: dict[str, str], site_name: str) -> str:
-    """Minimal stand-in used only while ``transforms.survey.policy`` does not exist."""
-    ja = lang == "ja"
-    paras = [f"{site_name}（以下「当社」）は、お客様の個人情報を適切に取り扱います。" if ja else
-             f"{site_name} (\"we\") respects your privacy. This policy explains how we handle personal information."]
-    srs = {s: c for s, c in disclosures.items() if s != GA}
-    srs_class = next(iter(srs.values()), "neither")
-    if srs and srs_class in ("both", "purpose_only"):
-        paras.append("当社は、ウェブサイトの改善のため、マウスの動きやクリック、スクロールなどの閲覧行動データを記録・分析することがあります。"
-                     if ja else "We record and analyse how visitors interact with our website, such as mouse movements, "
-                                "clicks and scrolling, to improve its usability (session recording).")
-    if srs and srs_class in ("both", "service_only"):
-        names = "、".join(_NAMES[s] for s in srs) if ja else ", ".join(_NAMES[s] for s in srs)
-        paras.append(f"当社は次の外部サービスを利用しています：{names}。" if ja else f"We use the following third-party services: {names}.")
-    ga = disclosures.get(GA)
-    if ga in ("both", "purpose_only"):
-        paras.append("当社はアクセス解析のためにCookieを使用して利用状況を統計的に把握しています。" if ja else
-                     "We use cookies to collect statistics about how our website is used (web analytics).")
-    if ga in ("both", "service_only"):
-        paras.append("当社はGoogle Analyticsを利用しています。" if ja else "We use Google Analytics.")
-    paras.append("お問い合わせは当社窓口までご連絡ください。" if ja else "If you have questions, please contact us.")
-    return "\n\n".join(paras)
 
 
 JSON_BODY = json.dumps({"status": "ok", "service": "api-status", "version": "2.4.1", "regions": ["eu", "us", "ap"]}) + "\n"
@@ -543,7 +511,7 @@ def site_ground_truth(site: Site, rank: int) -> dict:
     if ok:
         services.update({s: "requests" for s in site.services})
         services.update({s: "html" for s in site.html_only})
-    disclosure = {s: ("no_policy" if site.policy is None else site.disclosures()[s]) for s in services}
+    disclosure = {s: ("no_policy" if site.policy is None else site_level(site.disclosures())[s]) for s in services}
     return {
         "rank": rank,
         "group": site.group,
