@@ -25,3 +25,23 @@ def test_settings_precedence(monkeypatch):
     loaded = settings_module.load(variable_getter={"trackscope_browsers_per_task": "6"}.get)
     assert loaded.dwell_s == 2.5 and loaded.browsers_per_task == 6
     assert settings_module.load(browsers_per_task=1).browsers_per_task == 1
+
+
+def test_a_lone_surrogate_or_nul_never_blocks_a_quarantine_write(lake):
+    bad = Quarantine("collect")
+    bad.add({"ua": "Mozilla\ud800", "x": "a\x00b"}, "bad batch \udcff", "batch-\ud83d.json")
+    bad.add(b"\xff\xfe raw bytes", "not UTF-8")
+    bad.add("x" * 200_000, "over-long line")
+    bad.write(lake, "mouse_events", "ds", "2026-01-01")
+    rows = lake.read_partition(quarantine_spec("mouse_events", "ds"), "2026-01-01")
+    assert len(rows) == 3 and "\ufffd" in rows["row"].iloc[0] and "\x00" not in rows["row"].iloc[0]
+    assert len(rows["row"].iloc[2]) < 21_000 and "200000 characters" in rows["row"].iloc[2]
+
+
+def test_summary_counts_add_up_and_duplicates_are_counted():
+    q = Quarantine("ingest")
+    q.add("garbage", "unparseable")
+    q.add_duplicate("line 7", "log:8")
+    counts = q.summary(read=10, kept=7, merged=1)
+    assert counts["quarantined"] == 1 and counts["duplicates"] == 1 and counts["unaccounted"] == 0
+    assert q.summary(read=12, kept=7)["unaccounted"] == 3
