@@ -43,7 +43,8 @@ def _aol_file(folder: Path) -> Path:
     path = folder / "user-ct-test-collection-2006.txt"
     generate(str(path), n_users=10, n_days=14, start="2006-02-24", seed=5)
     lines = path.read_text().splitlines()
-    at = next(i for i, line in enumerate(lines) if "\t2006-03-04 " in line)
+    # after a 2006-03-04 line: an undatable line belongs to the day of the datable line before it
+    at = next(i for i, line in enumerate(lines) if "\t2006-03-04 " in line) + 1
     lines[at:at] = ["this line has no fields", "1001\tno time here\tyesterday\t\t", "1002\t\t2006-03-04 10:00:00\t\t"]
     path.write_text("\n".join(lines) + "\n")
     return path
