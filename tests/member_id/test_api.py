@@ -70,13 +70,14 @@ def test_round_trip_errors_validation_usage(trained, db_url, caplog):
     access = known_access(trained)
     with TestClient(app) as client:
         assert client.get("/health").json()["status"] == "ok"
-        assert client.post("/v1/estimations", json=access).status_code == 422  # header missing
+        assert client.post("/v1/estimations", json=access).status_code == 401  # header missing
         assert client.post("/v1/estimations", json=access, headers={"X-API-Key": "nope"}).status_code == 401
         bad = client.post("/v1/estimations", headers=headers,
                           json={"ip": "999.1.1.1", "access_time": "yesterday", "user_agent": ""})
         assert bad.status_code == 422
-        fields = {tuple(e["loc"])[-1]: e["msg"] for e in bad.json()["detail"]}
-        assert set(fields) == {"ip", "access_time", "user_agent"} and "IPv4 or IPv6" in fields["ip"]
+        assert bad.headers["content-type"] == "application/problem+json"
+        fields = {e["field"]: e["message"] for e in bad.json()["errors"]}
+        assert set(fields) == {"ip", "access_time", "user_agent"} and "invalid ip address" in fields["ip"]
 
         accepted = client.post("/v1/estimations", json=access, headers=headers)
         assert accepted.status_code == 202 and accepted.json()["status"] == "processing"

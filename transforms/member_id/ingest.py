@@ -92,13 +92,21 @@ def check_ip(raw: str) -> str | None:
         return None
 
 
-def _accept(row: dict, ds: str, quarantine: Quarantine, source: str) -> bool:
-    ip = check_ip(str(row["ip"]))
+def validate_ip(raw: str) -> tuple[str | None, str | None]:
+    """(normalised address, None) for a public address, else (None, reason). The ingest and the
+    estimation API both use it, so the API refuses exactly what the ingest quarantines."""
+    ip = check_ip(raw)
     if ip is None:
-        quarantine.add(row, "invalid ip address", source)
-        return False
+        return None, "invalid ip address"
     if not ipaddress.ip_address(ip).is_global:
-        quarantine.add(row, "private or reserved ip address", source)
+        return None, "private or reserved ip address"
+    return ip, None
+
+
+def _accept(row: dict, ds: str, quarantine: Quarantine, source: str) -> bool:
+    ip, reason = validate_ip(str(row["ip"]))
+    if ip is None:
+        quarantine.add(row, reason, source)
         return False
     if row["ts"].strftime("%Y-%m-%d") != ds:
         quarantine.add(row, "timestamp outside the partition day", source)

@@ -32,3 +32,7 @@ class MemberIdSettings(BaseSettings):
     mid_api_rate_per_minute: int = 6000
     mid_api_reload_s: float = 10.0
     mid_api_lease_s: float = 60.0
+    mid_api_max_attempts: int = 3  # a request failing this many times ends `error` with the reason
+    mid_api_retry_s: float = 1.0  # back-off before attempt n+1 is n × this
+    mid_api_retention_days: float = 7.0  # raw ip / time / user agent of finished requests are erased after it
+    mid_api_max_body_bytes: int = 16_384  # larger request bodies get 413

@@ -8,26 +8,34 @@ Clients authenticate with ``X-API-Key`` (stored hashed); each key has a per-minu
 Retry-After; counted in SQL, so it holds across API processes and restarts) and usage counts
 (``/v1/usage``; all keys for admin keys at ``/v1/admin/usage``).
 Logs carry request keys and counts, never IP addresses or User-Agents.
+
+Hostile clients: errors are RFC 9457 problem details that never echo the input; bodies over
+``mid_api_max_body_bytes`` get 413; a missing or unknown key gets 401; addresses are checked by
+the ingest's own ``validate_ip`` (private and reserved addresses refused as the ingest quarantines
+them); access times must lie between 1995-01-01 and one day after now; text must be storable
+(no lone surrogates, NUL or control characters). ``Idempotency-Key`` on a POST makes a retry
+return the first request's key without storing or counting it again.
 """
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import ipaddress
 import logging
 import time
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Optional
 
-from fastapi import Depends, FastAPI, HTTPException, Query
+from fastapi import Depends, FastAPI, Header, HTTPException, Path, Query
 from fastapi.concurrency import run_in_threadpool
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import APIKeyHeader
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from transforms.common import webapp
+from transforms.common.webapp import problem_responses, text_problem
 from transforms.member_id.api import db
 from transforms.member_id.api.workers import ModelSource, WorkerPool
+from transforms.member_id.ingest import validate_ip
 
 log = logging.getLogger(__name__)
 
@@ -35,24 +43,55 @@ KEY_CACHE_S = 5.0  # a key's row (id, limit, admin flag) is reused this long: a 
 API_KEY = APIKeyHeader(name="X-API-Key", auto_error=False, description="API key")
 
 
+EARLIEST_ACCESS = datetime(1995, 1, 1, tzinfo=timezone.utc)
+LATEST_AHEAD = timedelta(days=1)  # clocks run ahead; a later access time is refused
+
+
 class EstimationRequest(BaseModel):
-    ip: str = Field(description="IPv4 or IPv6 address of the access", examples=["203.0.113.7"])
-    access_time: datetime = Field(description="ISO 8601 time of the access (UTC if no offset)",
-                                  examples=["2026-03-09T12:34:56Z"])
-    user_agent: str = Field(min_length=1, max_length=2048, description="User-Agent header of the access")
+    model_config = ConfigDict(extra="forbid")
+
+    ip: str = Field(max_length=64, examples=["203.0.113.7"], description=(
+        "public IPv4 or IPv6 address of the access; private and reserved addresses are refused "
+        "(422) as the ingest quarantines them"))
+    access_time: datetime = Field(description=(
+        "ISO 8601 time of the access (UTC if no offset), between 1995-01-01 and one day after now"),
+        examples=["2026-03-09T12:34:56Z"])
+    user_agent: str = Field(min_length=1, max_length=2048, description=(
+        "User-Agent header of the access: not blank, no control characters"),
+        examples=["Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+                  "Chrome/124.0.0.0 Safari/537.36"])
 
     @field_validator("ip")
     @classmethod
     def _ip(cls, value: str) -> str:
-        try:
-            return str(ipaddress.ip_address(value.strip()))
-        except ValueError:
-            raise ValueError("not an IPv4 or IPv6 address") from None
+        problem_text = text_problem(value)
+        if problem_text:
+            raise ValueError(problem_text)
+        ip, reason = validate_ip(value)
+        if ip is None:
+            raise ValueError(reason)
+        return ip
 
     @field_validator("access_time")
     @classmethod
     def _utc(cls, value: datetime) -> datetime:
-        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+        try:
+            value = value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+        except OverflowError:  # e.g. 0001-01-01T00:00:00+14:00 is before year 1 in UTC
+            raise ValueError("outside the supported time range") from None
+        if not EARLIEST_ACCESS <= value <= datetime.now(timezone.utc) + LATEST_AHEAD:
+            raise ValueError("outside the supported time range (1995-01-01 to one day after now)")
+        return value
+
+    @field_validator("user_agent")
+    @classmethod
+    def _ua(cls, value: str) -> str:
+        problem_text = text_problem(value)
+        if problem_text:
+            raise ValueError(problem_text)
+        if not value.strip():
+            raise ValueError("blank")
+        return value
 
 
 class Accepted(BaseModel):
@@ -70,10 +109,15 @@ class EstimationResult(BaseModel):
     model_version: Optional[str] = None
 
 
+IDEMPOTENCY_PATTERN = r"^[\x21-\x7e]{1,200}$"  # printable ASCII, no spaces
+
+
 def create_app(db_url: str, lake_uri: str, city_mmdb: str, isp_mmdb: str, workers: int = 2,
-               reload_s: float = 10.0, lease_s: float = 60.0) -> FastAPI:
+               reload_s: float = 10.0, lease_s: float = 60.0, max_attempts: int = 3, retry_s: float = 1.0,
+               retention_s: float = 7 * 86400.0, max_body_bytes: int = 16_384) -> FastAPI:
     engine = db.connect(db_url)
-    pool = WorkerPool(engine, ModelSource(lake_uri, reload_s), (city_mmdb, isp_mmdb), workers, lease_s)
+    pool = WorkerPool(engine, ModelSource(lake_uri, reload_s), (city_mmdb, isp_mmdb), workers, lease_s,
+                      max_attempts=max_attempts, retry_s=retry_s, retention_s=retention_s)
     key_cache: dict[str, tuple[float, dict]] = {}  # raw key -> (expiry on the monotonic clock, row)
 
     @contextlib.asynccontextmanager
@@ -82,45 +126,62 @@ def create_app(db_url: str, lake_uri: str, city_mmdb: str, isp_mmdb: str, worker
         yield
         pool.stop()
 
-    app = FastAPI(title="trackscope member-ID estimation", version="1.0", lifespan=lifespan,
-                  description="Asynchronous member-ID estimation from (IP, access time, User-Agent); SPEC §S3.")
+    app = FastAPI(title="trackscope member-ID estimation", version="1.1", lifespan=lifespan,
+                  description="Asynchronous member-ID estimation from (IP, access time, User-Agent); SPEC §S3. "
+                              "Errors are RFC 9457 problem details (application/problem+json).")
+    webapp.install(app, max_body_bytes)
     app.state.pool, app.state.engine = pool, engine
 
     async def client(x_api_key: Optional[str] = Depends(API_KEY)) -> dict:
         # APIKeyHeader reads the header directly: FastAPI's generic Header() parsing cost more
         # than the rest of the request handling
         pool.start()  # mounted sub-apps (Airflow plugin) get no lifespan events
-        if x_api_key is None:
-            raise RequestValidationError([{"type": "missing", "loc": ("header", "x-api-key"),
-                                           "msg": "Field required", "input": None}])
+        if not x_api_key:
+            raise HTTPException(401, "X-API-Key header required", headers={"WWW-Authenticate": "X-API-Key"})
         now = time.monotonic()
         expires, found = key_cache.get(x_api_key, (0.0, None))
         if expires <= now:  # known keys are answered without a thread hop for KEY_CACHE_S seconds
-            row = await run_in_threadpool(db.find_key, engine, x_api_key)
+            row = await run_in_threadpool(db.find_key, engine, x_api_key) if len(x_api_key) <= 200 else None
             if row is None:
                 key_cache.pop(x_api_key, None)
-                raise HTTPException(401, "unknown API key")
+                raise HTTPException(401, "unknown API key", headers={"WWW-Authenticate": "X-API-Key"})
             found = dict(row)
             key_cache[x_api_key] = (now + KEY_CACHE_S, found)
         return found
 
-    @app.post("/v1/estimations", status_code=202, response_model=Accepted,
-              responses={401: {}, 422: {}, 429: {"description": "rate limit; see Retry-After"}})
-    async def submit(request: EstimationRequest, key: dict = Depends(client)) -> JSONResponse:
+    common = problem_responses(400, 401, 413, s400="invalid Content-Length",
+                               s401="X-API-Key missing or unknown", s413="request body too large")
+    result_link = {"GetEstimation": {"operationId": "get_estimation",
+                                     "parameters": {"request_key": "$response.body#/key"}}}
+
+    @app.post("/v1/estimations", status_code=202, response_model=Accepted, operation_id="submit_estimation",
+              responses={202: {"links": result_link, "headers": {"Location": {"schema": {"type": "string"}}}},
+                         **common, **problem_responses(422, 429, s400="body is not valid JSON",
+                                                      s422="invalid field (see `errors`)",
+                                                      s429="rate limit; see Retry-After")})
+    async def submit(request: EstimationRequest, key: dict = Depends(client),
+                     idempotency_key: Optional[str] = Header(None, alias="Idempotency-Key", pattern=IDEMPOTENCY_PATTERN,
+                                                             description=(
+                         "client-chosen id of this request: a retry with the same key returns the first "
+                         "request's key and is neither stored nor counted again"))) -> JSONResponse:
         request_key, retry_after = await run_in_threadpool(
             db.submit, engine, key["id"], key["rate_per_minute"], request.ip, request.access_time.isoformat(),
-            request.user_agent)
+            request.user_agent, idempotency_key)
         if request_key is None:
             raise HTTPException(429, f"limit of {key['rate_per_minute']} requests per minute reached",
                                 headers={"Retry-After": str(retry_after)})
         pool.wake.set()
         url = f"/v1/estimations/{request_key}"
+        headers = {"Location": url}
+        if retry_after == -1:
+            headers["Idempotent-Replayed"] = "true"
         # a Response is sent as is: FastAPI skips re-validating what this code just built
-        return JSONResponse({"key": request_key, "status": "processing", "result_url": url}, 202,
-                            headers={"Location": url})
+        return JSONResponse({"key": request_key, "status": "processing", "result_url": url}, 202, headers=headers)
 
-    @app.get("/v1/estimations/{request_key}", response_model=EstimationResult, responses={404: {}})
-    async def result(request_key: str, key: dict = Depends(client),
+    @app.get("/v1/estimations/{request_key}", response_model=EstimationResult, operation_id="get_estimation",
+             responses={**common, **problem_responses(404, 422, s404="no such request for this API key",
+                                                      s422="invalid `wait`")})
+    async def result(request_key: str = Path(max_length=64), key: dict = Depends(client),
                      wait: float = Query(0.0, ge=0.0, le=30.0, description=(
                          "seconds to wait for the result before answering `processing` (long poll); 0 answers at once"))
                      ) -> JSONResponse:
@@ -144,17 +205,18 @@ def create_app(db_url: str, lake_uri: str, city_mmdb: str, isp_mmdb: str, worker
                              "likelihood": row.get("likelihood"), "error": row.get("error"),
                              "model_version": row.get("model_version")})
 
-    @app.get("/v1/usage")
+    @app.get("/v1/usage", operation_id="my_usage", responses=common)
     def my_usage(key: dict = Depends(client)) -> dict:
         return db.usage(engine, key["id"])[0]
 
-    @app.get("/v1/admin/usage")
+    @app.get("/v1/admin/usage", operation_id="all_usage",
+             responses={**common, **problem_responses(403, s403="admin API key required")})
     def all_usage(key: dict = Depends(client)) -> list[dict]:
         if not key["is_admin"]:
             raise HTTPException(403, "admin API key required")
         return db.usage(engine)
 
-    @app.get("/health")
+    @app.get("/health", operation_id="health", responses=problem_responses(400, 413))
     def health() -> dict:
         version, _ = pool.models.current()
         return {"status": "ok", "model_version": version, "workers": len(pool.threads),
@@ -169,4 +231,5 @@ def create_app_from_settings() -> FastAPI:
 
     s = load(MemberIdSettings)
     return create_app(s.mid_api_db_url, s.lake_uri, s.mid_city_mmdb, s.mid_isp_mmdb, s.mid_api_workers,
-                      s.mid_api_reload_s, s.mid_api_lease_s)
+                      s.mid_api_reload_s, s.mid_api_lease_s, s.mid_api_max_attempts, s.mid_api_retry_s,
+                      s.mid_api_retention_days * 86400.0, s.mid_api_max_body_bytes)

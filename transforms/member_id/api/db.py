@@ -57,8 +57,12 @@ requests = sa.Table(
     sa.Column("attempts", sa.Integer, nullable=False, default=0),
     sa.Column("created_at", sa.Float, nullable=False),
     sa.Column("finished_at", sa.Float),
+    sa.Column("idempotency_key", sa.String(200)),  # client's Idempotency-Key: a retried POST stores once
+    sa.Column("purged_at", sa.Float),  # raw ip / access time / user agent erased after the retention
     sa.Index("ix_mid_requests_status_created", "status", "created_at"),
+    sa.Index("ux_mid_requests_idempotency", "api_key_id", "idempotency_key", unique=True),
 )
+ADDED_COLUMNS = {"idempotency_key": "VARCHAR(200)", "purged_at": "FLOAT"}  # columns older stores lack
 
 
 def hash_key(raw: str) -> str:
@@ -95,7 +99,19 @@ def connect(url: str) -> sa.Engine:
             conn.execute("PRAGMA synchronous=NORMAL")
         _write_locks[engine] = threading.Lock()
     metadata.create_all(engine)
+    _migrate(engine)
     return engine
+
+
+def _migrate(engine: sa.Engine) -> None:
+    """Add the columns and index a store created by an older version lacks (idempotent)."""
+    present = {c["name"] for c in sa.inspect(engine).get_columns("mid_requests")}
+    with _writing(engine) as conn:
+        for name, kind in ADDED_COLUMNS.items():
+            if name not in present:
+                conn.execute(sa.text(f"ALTER TABLE mid_requests ADD COLUMN {name} {kind}"))
+        conn.execute(sa.text("CREATE UNIQUE INDEX IF NOT EXISTS ux_mid_requests_idempotency "
+                             "ON mid_requests (api_key_id, idempotency_key)"))
 
 
 def create_key(engine: sa.Engine, name: str, rate_per_minute: int = 600, is_admin: bool = False) -> str:
@@ -148,21 +164,44 @@ def _take_from_limit(conn, key_id: int, limit: int, minute: int) -> bool:
     return used is not None and used <= limit
 
 
-def submit(engine: sa.Engine, key_id: int, limit: int, ip: str, access_time: str, user_agent: str
-           ) -> tuple[str | None, int]:
+_find_idempotent = sa.select(requests.c.key).where(requests.c.api_key_id == sa.bindparam("key_id"),
+                                                  requests.c.idempotency_key == sa.bindparam("idem"))
+
+
+def find_idempotent(engine: sa.Engine, key_id: int, idempotency_key: str) -> str | None:
+    with engine.connect() as conn:
+        return conn.execute(_find_idempotent, {"key_id": key_id, "idem": idempotency_key}).scalar()
+
+
+def submit(engine: sa.Engine, key_id: int, limit: int, ip: str, access_time: str, user_agent: str,
+           idempotency_key: str | None = None) -> tuple[str | None, int]:
     """(request key, 0) when accepted; (None, seconds until the next minute) when the key's
-    per-minute limit is reached. Counts, limit and the request are written in one transaction."""
+    per-minute limit is reached. Counts, limit and the request are written in one transaction.
+    With ``idempotency_key``, a request this API key already sent under it is answered with the
+    first one's key (-1 as second value) and counts neither as accepted nor against the limit."""
+    if idempotency_key is not None:
+        known = find_idempotent(engine, key_id, idempotency_key)
+        if known is not None:
+            return known, -1
     now = time.time()
     minute = int(now // 60)
-    with _writing(engine) as conn:
-        if not _take_from_limit(conn, key_id, limit, minute):
-            conn.execute(_count["limited"], {"key_id": key_id})
-            return None, max(1, math.ceil((minute + 1) * 60 - now))
-        request_key = uuid.uuid4().hex
-        conn.execute(_insert_request, {"key": request_key, "api_key_id": key_id, "status": "pending", "ip": ip,
-                                       "access_time": access_time, "user_agent": user_agent, "attempts": 0,
-                                       "created_at": now})
-        conn.execute(_count["accepted"], {"key_id": key_id})
+    try:
+        with _writing(engine) as conn:
+            if not _take_from_limit(conn, key_id, limit, minute):
+                conn.execute(_count["limited"], {"key_id": key_id})
+                return None, max(1, math.ceil((minute + 1) * 60 - now))
+            request_key = uuid.uuid4().hex
+            conn.execute(_insert_request, {"key": request_key, "api_key_id": key_id, "status": "pending", "ip": ip,
+                                           "access_time": access_time, "user_agent": user_agent, "attempts": 0,
+                                           "created_at": now, "idempotency_key": idempotency_key})
+            conn.execute(_count["accepted"], {"key_id": key_id})
+    except sa.exc.IntegrityError:
+        # the same idempotency key raced in from another connection: that one won (and this
+        # transaction, limit slot included, was rolled back)
+        known = idempotency_key is not None and find_idempotent(engine, key_id, idempotency_key)
+        if not known:
+            raise
+        return known, -1
     return request_key, 0
 
 
@@ -219,6 +258,28 @@ def finish(engine: sa.Engine, worker: str, results: list[dict]) -> int:
                "r_model_version": r.get("model_version"), "r_finished_at": now} for r in results]
     with _writing(engine) as conn:
         return conn.execute(_finish, params).rowcount
+
+
+def release(engine: sa.Engine, worker: str, request_keys: list[str], retry_in_s: float) -> int:
+    """Give claimed requests back for another attempt after ``retry_in_s`` (no longer claimed by
+    anyone; claimable again when the short lease runs out)."""
+    if not request_keys:
+        return 0
+    with _writing(engine) as conn:
+        return conn.execute(requests.update().where(
+            requests.c.key.in_(request_keys), requests.c.claimed_by == worker, requests.c.status == "processing",
+        ).values(claimed_by=None, lease_until=time.time() + retry_in_s)).rowcount
+
+
+def purge_raw(engine: sa.Engine, retention_s: float) -> int:
+    """Erase ip, access time and user agent of requests finished more than ``retention_s`` ago;
+    status, result and counts stay (usage is unchanged). Returns how many rows were purged."""
+    cutoff = time.time() - retention_s
+    with _writing(engine) as conn:
+        return conn.execute(requests.update().where(
+            requests.c.status.in_(("success", "error")), requests.c.finished_at < cutoff,
+            requests.c.purged_at.is_(None),
+        ).values(ip="", access_time="", user_agent="", purged_at=time.time())).rowcount
 
 
 def usage(engine: sa.Engine, key_id: int | None = None) -> list[dict]:

@@ -14,6 +14,7 @@ import time
 import uuid
 from datetime import datetime
 
+from transforms.common.webapp import safe_traceback
 from transforms.member_id.api import db
 
 log = logging.getLogger(__name__)
@@ -105,22 +106,39 @@ class Waiting:
 
 
 class WorkerPool:
+    """Worker threads estimating claimed requests.
+
+    Failures are isolated per request: when a batch's estimation raises, its requests are
+    estimated one by one, so one poison request cannot hold back the others. A request that
+    fails is given back for another attempt after ``retry_s`` × attempts; after ``max_attempts``
+    attempts (also counting claims whose worker died mid-batch) it ends ``error`` with a reason.
+    Logs name requests by key, never by their IP address or User-Agent; tracebacks are logged
+    without the exception message (which may quote them).
+    Every ``purge_every_s`` one worker erases the raw fields of requests finished more than
+    ``retention_s`` ago (``db.purge_raw``).
+    """
+
     def __init__(self, engine, models: ModelSource, geo_paths: tuple, workers: int, lease_s: float, batch: int = 64,
-                 gather_s: float = 0.01):
+                 gather_s: float = 0.01, max_attempts: int = 3, retry_s: float = 1.0,
+                 retention_s: float = 7 * 86400.0, purge_every_s: float = 3600.0):
         self.engine, self.models, self.geo_paths, self.geo = engine, models, geo_paths, None
         self.workers, self.lease_s, self.batch, self.gather_s = workers, lease_s, batch, gather_s
+        self.max_attempts, self.retry_s = max(1, max_attempts), retry_s
+        self.retention_s, self.purge_every_s, self.next_purge = retention_s, purge_every_s, 0.0
         self.wake, self.stop_event = threading.Event(), threading.Event()
         self.threads: list[threading.Thread] = []
         self.processed = 0
+        self.lock = threading.Lock()
         self.waiters = ResultWaiters(engine, stop_event=self.stop_event)
 
     def start(self) -> None:
-        if self.threads or self.workers <= 0:
-            return
-        for n in range(self.workers):
-            thread = threading.Thread(target=self._loop, name=f"mid-worker-{n}", daemon=True)
-            thread.start()
-            self.threads.append(thread)
+        with self.lock:
+            if self.threads or self.workers <= 0:
+                return
+            for n in range(self.workers):
+                thread = threading.Thread(target=self._loop, name=f"mid-worker-{n}", daemon=True)
+                thread.start()
+                self.threads.append(thread)
 
     def stop(self) -> None:
         self.stop_event.set()
@@ -133,19 +151,94 @@ class WorkerPool:
         worker = f"{uuid.uuid4().hex[:12]}"
         while not self.stop_event.is_set():
             try:
+                self._maybe_purge()
                 claimed = db.claim(self.engine, worker, self.batch, self.lease_s)
                 if claimed:
-                    results = self.process(claimed)
-                    written = db.finish(self.engine, worker, results)
-                    self.processed += written
-                    self.waiters.notify(results, written == len(results))
+                    self.handle(worker, claimed)
                     continue
-            except Exception:  # noqa: BLE001 - keep serving; the lease returns the requests to the queue
-                log.exception("worker %s failed a batch; its requests will be retried after the lease", worker)
+            except Exception as exc:  # noqa: BLE001 - keep serving (e.g. database down); leases return the requests
+                log.error("worker %s: claiming or writing failed (%s), retrying:\n%s", worker, type(exc).__name__,
+                          safe_traceback(exc))
             if self.wake.wait(0.2):
                 # let concurrent requests gather: one batch and model call for many beats one each
                 self.stop_event.wait(self.gather_s)
             self.wake.clear()
+
+    def _maybe_purge(self) -> None:
+        if self.retention_s <= 0 or time.monotonic() < self.next_purge:
+            return
+        with self.lock:
+            if time.monotonic() < self.next_purge:
+                return
+            self.next_purge = time.monotonic() + self.purge_every_s
+        purged = db.purge_raw(self.engine, self.retention_s)
+        if purged:
+            log.info("purged the raw fields of %d requests finished over %.0f s ago", purged, self.retention_s)
+
+    def handle(self, worker: str, claimed: list[dict]) -> None:
+        """Estimate, write and hand over the results of ``claimed``; retry or fail the failures."""
+        exhausted = [r for r in claimed if r["attempts"] > self.max_attempts]  # earlier claims died mid-batch
+        results = [self._gave_up(r, r["attempts"] - 1, "its attempts never finished (worker killed or stuck)")
+                   for r in exhausted]
+        rest = [r for r in claimed if r["attempts"] <= self.max_attempts]
+        done, failed = self.process_isolated(rest)
+        results += done
+        retry = []
+        for r, exc in failed:
+            if r["attempts"] >= self.max_attempts:
+                results.append(self._gave_up(r, r["attempts"], f"the estimation failed ({type(exc).__name__})"))
+            else:
+                retry.append(r)
+        try:
+            written = db.finish(self.engine, worker, results)
+        except Exception as exc:  # noqa: BLE001 - one result the store refuses must not sink the batch
+            log.error("worker %s: writing %d results failed (%s); writing them one by one", worker, len(results),
+                      type(exc).__name__)
+            written, refused = 0, []
+            for result in results:
+                try:
+                    written += db.finish(self.engine, worker, [result])
+                except Exception as one:  # noqa: BLE001
+                    log.error("request %s: its result could not be written (%s)", result["key"], type(one).__name__)
+                    refused.append(result["key"])
+            results = [r for r in results if r["key"] not in refused]
+            retry += [r for r in claimed if r["key"] in refused]
+        self.processed += written
+        self.waiters.notify(results, written == len(results))
+        for r in retry:  # back-off grows with the attempts made
+            db.release(self.engine, worker, [r["key"]], self.retry_s * r["attempts"])
+        if retry:
+            self.wake.set()
+
+    def _gave_up(self, row: dict, attempts: int, why: str) -> dict:
+        log.warning("request %s ends in error after %d attempts: %s", row["key"], attempts, why)
+        return {"key": row["key"], "status": "error", "error": f"gave up after {attempts} attempts: {why}"}
+
+    def process_isolated(self, claimed: list[dict]) -> tuple[list[dict], list[tuple[dict, Exception]]]:
+        """(results, [(request, exception)]): the batch in one call; if it raises, one call per request."""
+        if not claimed:
+            return [], []
+        try:
+            return self.process(claimed), []
+        except Exception as exc:  # noqa: BLE001
+            if len(claimed) > 1:
+                log.warning("a batch of %d failed (%s); estimating its requests one by one", len(claimed),
+                            type(exc).__name__)
+            else:
+                self._log_failure(claimed[0], exc)
+                return [], [(claimed[0], exc)]
+        results, failed = [], []
+        for row in claimed:
+            try:
+                results += self.process([row])
+            except Exception as exc:  # noqa: BLE001
+                self._log_failure(row, exc)
+                failed.append((row, exc))
+        return results, failed
+
+    def _log_failure(self, row: dict, exc: Exception) -> None:
+        log.warning("request %s failed attempt %d of %d (%s):\n%s", row["key"], row["attempts"], self.max_attempts,
+                    type(exc).__name__, safe_traceback(exc))
 
     def process(self, claimed: list[dict]) -> list[dict]:
         from transforms.member_id.enrich import enrich_columns
