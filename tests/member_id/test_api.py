@@ -2,9 +2,7 @@
 usage, restart recovery and model hot reload."""
 import logging
 import time
-import uuid
 
-import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
@@ -15,33 +13,14 @@ from transforms.member_id.api import db
 from transforms.member_id.api.app import create_app
 from transforms.member_id.generator import Device, user_agent
 
+from .api_fixtures import db_url  # noqa: F401 - fixture
 from .conftest import DAY_NAMES
 
-PG_ADMIN = "postgresql+psycopg2://postgres@127.0.0.1:5432/test"
 
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db_url(request, tmp_path):
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'api.sqlite'}"
-        return
-    name = f"trackscope_test_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f"CREATE DATABASE {name}"))
-    except sa.exc.OperationalError as exc:
-        pytest.fail(f"PostgreSQL at 127.0.0.1:5432 is required: {exc}")
-    yield f"postgresql+psycopg2://postgres@127.0.0.1:5432/{name}"
-    with admin.connect() as conn:
-        conn.execute(sa.text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-    admin.dispose()
-
-
-def make_app(trained, db_url, workers=2, reload_s=0.0, lease_s=60.0):
+def make_app(trained, db_url, workers=2, reload_s=0.0, lease_s=60.0, **options):
     settings = trained[0]
     return create_app(db_url, settings.lake_uri, settings.mid_city_mmdb, settings.mid_isp_mmdb,
-                      workers=workers, reload_s=reload_s, lease_s=lease_s)
+                      workers=workers, reload_s=reload_s, lease_s=lease_s, **options)
 
 
 def known_access(trained):
