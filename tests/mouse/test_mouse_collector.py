@@ -3,7 +3,7 @@ from fastapi.testclient import TestClient
 
 from transforms.common.quarantine import Quarantine
 from transforms.mouse import recorder
-from transforms.mouse.collector import create_app
+from transforms.mouse.collector import create_app, issue_token
 
 
 def _batch(**extra):
@@ -13,7 +13,8 @@ def _batch(**extra):
 
 
 def test_consent_enforced_and_batches_stored_per_day(lake):
-    client = TestClient(create_app(lake, day=lambda: "2026-11-01", max_batch_events=100))
+    client = TestClient(create_app(lake, day=lambda: "2026-11-01", max_batch_events=100),
+                        headers={"X-Collector-Token": issue_token(lake, "shop", [])})
     assert "grantConsent" in client.get("/recorder.js").text
     assert client.post("/collect", json=_batch(consent=False)).status_code == 403
     assert client.post("/collect", json=_batch(events=[{}] * 101)).status_code == 413
@@ -22,13 +23,13 @@ def test_consent_enforced_and_batches_stored_per_day(lake):
     second["events"] = [{"t": 1000.1, "type": "click", "button": "left", "x": 15, "y": 20},
                         {"t": 999.0, "type": "move", "button": "none", "x": 15, "y": 20},  # clock went back
                         {"t": 1000.2, "type": "teleport", "button": "none", "x": 15, "y": 20}]
-    assert client.post("/collect", json=_batch()).json() == {"stored": 5, "ds": "2026-11-01"}
+    assert client.post("/collect", json=_batch()).json() == {"stored": 5, "ds": "2026-11-01", "duplicate": False}
     assert client.post("/collect", json=second).status_code == 202
     assert len(lake.list_files(recorder.batch_dir("2026-11-01"), ".json")) == 2
     quarantine = Quarantine("ingest")
     events = recorder.batches_to_events(recorder.read_batches(lake, "2026-11-01", quarantine), quarantine)
     assert events["event"].tolist() == ["move"] * 5 + ["click"]
-    assert set(events["user_id"]) == {"recorder:alice"} and set(events["session_id"]) == {"recorder:s1"}
+    assert set(events["user_id"]) == {"recorder:shop:alice"} and set(events["session_id"]) == {"recorder:s1"}
     assert sorted(quarantine.counts()) == ["non-monotonic time (earlier than the previous event)",
                                            "unknown event/state 'teleport'"]
 
@@ -44,9 +45,12 @@ def test_airflow_plugin_mounts_the_collector(monkeypatch, lake_uri):
     spec.loader.exec_module(module)
     (entry,) = module.MouseCollectorPlugin.fastapi_apps
     assert entry["url_prefix"] == "/mouse"
-    client = TestClient(entry["app"])
-    response = client.post("/collect", json=_batch())
-    assert response.status_code == 202  # the lake comes from the settings at request time
     from transforms.common.lake import Lake
+
+    client = TestClient(entry["app"])
+    assert client.post("/collect", json=_batch()).status_code == 401  # a write token is required
+    token = issue_token(Lake(lake_uri), "shop", ["https://shop.example"])
+    response = client.post(f"/collect?token={token}", json=_batch())
+    assert response.status_code == 202  # the lake comes from the settings at request time
 
     assert len(Lake(lake_uri).list_files(recorder.batch_dir(response.json()["ds"]), ".json")) == 1

@@ -1,70 +1,255 @@
 """Collector endpoint for the recorder: a FastAPI app (mounted in Airflow's API server by
 ``plugins/mouse_collector.py`` under ``/mouse``, or run standalone with uvicorn).
 
-``POST /collect`` stores one batch as JSON in the lake (``raw/mouse/recorder/ds=<day>/``); batches
-without consent are refused (403) and never stored. ``GET /recorder.js`` serves the snippet.
+``POST /collect`` stores one batch as JSON in the lake (``raw/mouse/recorder/ds=<day>/``);
+``GET /recorder.js`` serves the snippet.
+
+Who may write (server-side rules; the client's word is never enough):
+
+- **Sites and write tokens.** Each site gets a write token from an operator
+  (``python -m transforms.mouse.collector_admin issue-token SITE --origin https://shop.example``);
+  only its SHA-256 is kept, in the lake at ``config/mouse/collector_sites.json``. The recorder
+  sends it as ``?token=`` (``navigator.sendBeacon`` cannot set headers) or ``X-Collector-Token``.
+  Missing or unknown token: 401. The site is taken from the token, never from the body.
+- **Allowed origins.** A browser request (one with an ``Origin`` header) is accepted only from an
+  origin listed for the token's site (403 otherwise); CORS answers only listed origins.
+  Requests without ``Origin`` (non-browser clients) need the token only.
+- **Consent.** A batch is stored only when it says ``consent: true`` (the recorder sends nothing
+  before the visitor's consent) and the request carries no Global Privacy Control opt-out
+  (``Sec-GPC: 1``); otherwise 403 and nothing is stored. The ``user`` label is the site's own
+  pseudonym: it is stored as ``<site>:<user>``, so one site cannot write into another's users.
+  No IP address or User-Agent is stored.
+- **Limits.** Bodies over ``mouse_max_batch_bytes`` get 413 before parsing; more than
+  ``mouse_max_batch_events`` events get 413; each event is a flat object of at most 12 short fields.
+- **Idempotency.** A batch is stored under a name derived from (site, ``Idempotency-Key`` header
+  or, without one, the batch's own content), so a retried POST stores it once (200, ``duplicate``).
+- **Local demos only:** with ``TRACKSCOPE_MOUSE_COLLECTOR_OPEN=1`` (or ``create_app(open_mode=True)``)
+  no token is asked and any origin may post; batches are stored for the site ``local``.
+
+Errors are RFC 9457 problem details that never echo the input.
 """
 from __future__ import annotations
 
+import hashlib
 import json
+import secrets
+import threading
 import time
-import uuid
 from datetime import datetime, timezone
-from typing import Callable, Optional
+from typing import Any, Callable, Optional
 
-from fastapi import FastAPI, HTTPException, Response
-from fastapi.middleware.cors import CORSMiddleware
-from pydantic import BaseModel, Field
+from fastapi import FastAPI, Header, HTTPException, Query, Request, Response
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from transforms.common import webapp
 from transforms.common.lake import Lake
+from transforms.common.webapp import problem, problem_responses, text_problem
 from transforms.mouse.recorder import batch_dir, recorder_js
+
+SITES_PATH = "config/mouse/collector_sites.json"
+SITES_CACHE_S = 5.0  # a newly issued or revoked token takes effect within this time
+OPEN_SITE = "local"
+EVENT_FIELDS, EVENT_KEY_CHARS, EVENT_TEXT_CHARS = 12, 16, 64
+SITE_PATTERN = r"^[a-z0-9][a-z0-9.-]{0,62}$"
+
+
+def _text(value: str) -> str:
+    reason = text_problem(value)
+    if reason:
+        raise ValueError(reason)
+    return value
 
 
 class Batch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     session: str = Field(min_length=1, max_length=100)
     user: str = Field(default="", max_length=200)
     task: str = Field(default="", max_length=100)
     page: str = Field(default="", max_length=2000)
-    batch: int = 0
-    consent: bool = False
-    events: list[dict]
+    batch: int = Field(default=0, ge=0, le=10_000_000)
+    consent: bool = Field(default=False, description="must be true: batches without consent are refused (403)")
+    events: list[dict[str, Any]] = Field(description=(
+        "flat objects (at most 12 fields; keys up to 16 characters; values numbers, booleans, null "
+        "or strings up to 64 characters), e.g. {t, type, button, x, y, sy}"))
+
+    @field_validator("session", "user", "task", "page")
+    @classmethod
+    def _storable(cls, value: str) -> str:
+        return _text(value)
+
+    @field_validator("events")
+    @classmethod
+    def _flat_events(cls, events: list[dict]) -> list[dict]:
+        for n, event in enumerate(events):
+            if len(event) > EVENT_FIELDS:
+                raise ValueError(f"event {n} has more than {EVENT_FIELDS} fields")
+            for key, value in event.items():
+                if len(key) > EVENT_KEY_CHARS or text_problem(key):
+                    raise ValueError(f"event {n} has an invalid field name")
+                if isinstance(value, str):
+                    if len(value) > EVENT_TEXT_CHARS or text_problem(value):
+                        raise ValueError(f"event {n} has an invalid text value")
+                elif isinstance(value, float) and value != value:
+                    raise ValueError(f"event {n} has a NaN value")
+                elif value is not None and not isinstance(value, (int, float, bool)):
+                    raise ValueError(f"event {n}: values must be numbers, booleans, null or short strings")
+        return events
+
+
+class Stored(BaseModel):
+    stored: int
+    ds: str
+    duplicate: bool = False
 
 
 def _utc_day() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%d")
 
 
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def read_sites(lake: Lake) -> dict:
+    return lake.read_json(SITES_PATH)["sites"] if lake.exists(lake.path(SITES_PATH)) else {}
+
+
+def issue_token(lake: Lake, site: str, origins: list[str]) -> str:
+    """A new write token for ``site`` (replacing its previous one); only its hash is stored."""
+    import re
+
+    if not re.match(SITE_PATTERN, site):
+        raise ValueError(f"site names match {SITE_PATTERN}")
+    for origin in origins:
+        if not re.match(r"^https?://[^/\s]+$", origin):
+            raise ValueError(f"an origin is scheme://host[:port] without a path, not {origin!r}")
+    token = "mct_" + secrets.token_urlsafe(32)
+    sites = read_sites(lake)
+    sites[site] = {"token_sha256": _token_hash(token), "origins": sorted(set(origins)), "issued_at": time.time()}
+    lake.write_json(SITES_PATH, {"sites": sites})
+    return token
+
+
+def revoke(lake: Lake, site: str) -> bool:
+    sites = read_sites(lake)
+    found = sites.pop(site, None) is not None
+    lake.write_json(SITES_PATH, {"sites": sites})
+    return found
+
+
+class SiteRegistry:
+    """The sites of one lake, re-read every ``SITES_CACHE_S`` seconds."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.cache: dict[str, tuple[float, dict]] = {}  # lake uri -> (expiry, {token hash: (site, origins)})
+
+    def by_token(self, lake: Lake) -> dict:
+        now = time.monotonic()
+        with self.lock:
+            expiry, table = self.cache.get(lake.uri, (0.0, {}))
+            if expiry <= now:
+                table = {entry["token_sha256"]: (site, set(entry["origins"])) for site, entry in read_sites(lake).items()}
+                self.cache[lake.uri] = (now + SITES_CACHE_S, table)
+            return table
+
+    def origins(self, lake: Lake) -> set[str]:
+        return set().union(*(origins for _, origins in self.by_token(lake).values()))
+
+
 def create_app(lake: Optional[Lake] = None, day: Callable[[], str] = _utc_day,
-               max_batch_events: Optional[int] = None) -> FastAPI:
-    """``day`` names the partition a batch lands in (the UTC date by default; the demo pins it)."""
+               max_batch_events: Optional[int] = None, open_mode: Optional[bool] = None,
+               max_batch_bytes: Optional[int] = None) -> FastAPI:
+    """``day`` names the partition a batch lands in (the UTC date by default; the demo pins it).
+    Unset arguments come from the settings at request time (the Airflow plugin builds the app
+    before the environment is final)."""
     from transforms.common import settings as settings_module
     from transforms.mouse.settings import MouseSettings
 
     def current_settings():
         return settings_module.load(MouseSettings)
 
-    app = FastAPI(title="trackscope mouse collector")
-    app.add_middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["POST", "GET"], allow_headers=["*"])
+    def is_open() -> bool:
+        return current_settings().mouse_collector_open if open_mode is None else open_mode
 
-    @app.get("/recorder.js")
+    registry = SiteRegistry()
+    app = FastAPI(title="trackscope mouse collector", version="1.1",
+                  description="Receives the mouse recorder's batches. Errors are RFC 9457 problem details.")
+    webapp.install(app, max_batch_bytes or current_settings().mouse_max_batch_bytes)
+
+    def target_lake() -> Lake:
+        return lake or current_settings().lake
+
+    @app.middleware("http")
+    async def cors(request: Request, call_next):
+        origin = request.headers.get("origin")
+        allowed = origin is not None and (is_open() or origin in registry.origins(target_lake()))
+        if request.method == "OPTIONS" and origin and request.headers.get("access-control-request-method"):
+            if not allowed:
+                return problem(403, "origin not allowed")
+            return Response(status_code=204, headers={
+                "Access-Control-Allow-Origin": origin, "Access-Control-Allow-Methods": "POST, GET",
+                "Access-Control-Allow-Headers": "Content-Type, X-Collector-Token, Idempotency-Key",
+                "Access-Control-Max-Age": "600", "Vary": "Origin"})
+        response = await call_next(request)
+        if allowed:
+            response.headers["Access-Control-Allow-Origin"] = origin
+            response.headers["Vary"] = "Origin"
+        return response
+
+    @app.get("/recorder.js", responses=problem_responses(400, 413))
     def script() -> Response:
         return Response(recorder_js(), media_type="application/javascript")
 
-    @app.post("/collect", status_code=202)
-    def collect(batch: Batch) -> dict:
+    @app.post("/collect", status_code=202, response_model=Stored, operation_id="collect_batch",
+              responses={200: {"description": "already stored (a retry)", "model": Stored},
+                         **problem_responses(400, 401, 403, 413, 422, s400="body is not valid JSON",
+                                             s401="write token missing or unknown",
+                                             s403="no consent, opt-out signal (Sec-GPC) or origin not allowed",
+                                             s413="body or event count over the limit")})
+    def collect(batch: Batch, request: Request,
+                token: Optional[str] = Query(None, max_length=200, description="the site's write token"),
+                x_collector_token: Optional[str] = Header(None, max_length=200),
+                idempotency_key: Optional[str] = Header(None, alias="Idempotency-Key",
+                                                        pattern=r"^[\x21-\x7e]{1,200}$"),
+                sec_gpc: Optional[str] = Header(None, alias="Sec-GPC", max_length=10)) -> JSONResponse:
+        settings = current_settings()
+        target = target_lake()
+        if is_open():
+            site = OPEN_SITE
+        else:
+            raw = x_collector_token or token
+            if not raw:
+                raise HTTPException(401, "write token required (?token= or X-Collector-Token)")
+            found = registry.by_token(target).get(_token_hash(raw))
+            if found is None:
+                raise HTTPException(401, "unknown write token")
+            site, origins = found
+            origin = request.headers.get("origin")
+            if origin is not None and origin not in origins:
+                raise HTTPException(403, "origin not allowed for this site")
         if not batch.consent:
             raise HTTPException(403, "no consent: batch discarded")
-        limit = max_batch_events or current_settings().mouse_max_batch_events
+        if (sec_gpc or "").strip() == "1":
+            raise HTTPException(403, "Global Privacy Control opt-out: batch discarded")
+        limit = max_batch_events or settings.mouse_max_batch_events
         if len(batch.events) > limit:
             raise HTTPException(413, f"batch of {len(batch.events)} events exceeds {limit}")
-        target = lake or current_settings().lake
+        record = batch.model_dump()
+        if site != OPEN_SITE and record["user"]:
+            record["user"] = f"{site}:{record['user']}"
+        identity = idempotency_key or json.dumps(record, sort_keys=True)
+        name = f"{site}-{hashlib.sha256(f'{site}|{identity}'.encode()).hexdigest()[:32]}.json"
         ds = day()
-        record = {**batch.model_dump(), "received_at": time.time()}
-        name = f"{time.time_ns()}-{uuid.uuid4().hex[:8]}.json"
-        target.write_bytes(f"{batch_dir(ds)}/{name}", json.dumps(record).encode())
-        return {"stored": len(batch.events), "ds": ds}
+        path = f"{batch_dir(ds)}/{name}"
+        if target.exists(target.path(path)):
+            return JSONResponse({"stored": 0, "ds": ds, "duplicate": True}, 200)
+        target.write_bytes(path, json.dumps({**record, "site": site, "received_at": time.time()}).encode())
+        return JSONResponse({"stored": len(batch.events), "ds": ds, "duplicate": False}, 202)
 
-    @app.get("/health")
+    @app.get("/health", responses=problem_responses(400, 413))
     def health() -> dict:
         return {"ok": True}
 

@@ -22,6 +22,9 @@ class MouseSettings(BaseSettings):
     mouse_collector_host: str = "127.0.0.1"
     mouse_collector_port: int = 8799
     mouse_max_batch_events: int = 5000  # the collector refuses larger batches
+    mouse_max_batch_bytes: int = 524_288  # ... and larger request bodies (413)
+    # local demos only: accept batches without a site write token (from any origin)
+    mouse_collector_open: bool = False
 
     @property
     def window_sizes(self) -> list[int]:

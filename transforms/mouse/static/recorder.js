@@ -1,6 +1,7 @@
 /* trackscope mouse recorder: batches mouse, scroll and click events and posts them to a collector.
  * Embed:  <script src="/mouse/recorder.js" data-endpoint="/mouse/collect" data-user="alice"
- *                 data-consent="granted"></script>
+ *                 data-token="mct_..." data-consent="granted"></script>
+ * data-token is the site's write token (issued by the operator; see transforms/mouse/collector.py).
  * Nothing is recorded until consent is granted: data-consent="granted" on the tag, or a call to
  * trackscopeMouse.grantConsent() from the site's consent banner. revokeConsent() stops recording
  * and drops unsent events. Browsers sending Global Privacy Control (navigator.globalPrivacyControl)
@@ -10,6 +11,8 @@
   var tag = document.currentScript || {};
   var data = (tag.dataset || {});
   var endpoint = data.endpoint || "/mouse/collect";
+  if (data.token) endpoint += (endpoint.indexOf("?") < 0 ? "?" : "&") + "token=" + encodeURIComponent(data.token);
+  var pageLoad = Math.random().toString(36).slice(2, 12);  // with session + batch: the idempotency key
   var user = data.user || "";
   var task = data.task || "";
   var flushMs = parseInt(data.flushMs || "1000", 10);
@@ -34,12 +37,16 @@
   }
   function flush(leaving) {
     if (!queue.length || !allowed()) return;
+    var key = session + "-" + pageLoad + "-" + batchNo;
     var body = JSON.stringify({session: session, user: user, task: task, page: location.pathname,
                                batch: batchNo++, consent: true, events: queue.splice(0, queue.length)});
     if (leaving && navigator.sendBeacon) {
       navigator.sendBeacon(endpoint, new Blob([body], {type: "application/json"}));
     } else {
-      fetch(endpoint, {method: "POST", headers: {"Content-Type": "application/json"}, body: body, keepalive: true});
+      // a retry of this batch (same key) is stored once; sendBeacon cannot set headers, so the
+      // collector falls back to the batch's content there
+      fetch(endpoint, {method: "POST", headers: {"Content-Type": "application/json", "Idempotency-Key": key},
+                       body: body, keepalive: true});
     }
   }
   document.addEventListener("mousemove", function (e) {
