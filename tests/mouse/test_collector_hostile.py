@@ -70,7 +70,7 @@ def test_a_retry_stores_once(lake, site):
 HOSTILE = {  # name -> (body bytes, status)
     "10 MB event": (json.dumps(_batch(events=[{"t": 1, "type": "move", "pad": "A" * 10_000_000}])).encode(), 413),
     "10 MB unknown field": (json.dumps(_batch(junk="A" * 10_000_000)).encode(), 413),
-    "too many events": (json.dumps(_batch(events=[{"t": 1}] * 101)).encode(), 413),
+    "too many events": (json.dumps(_batch(events=[{"t": 1}] * 101)).encode(), 422),
     "long event text": (json.dumps(_batch(events=[{"t": 1, "type": "A" * 65}])).encode(), 422),
     "nested event": (json.dumps(_batch(events=[{"t": 1, "type": {"deep": [1, 2]}}])).encode(), 422),
     "too many event fields": (json.dumps(_batch(events=[{f"k{i}": i for i in range(13)}])).encode(), 422),

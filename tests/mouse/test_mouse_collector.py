@@ -17,7 +17,7 @@ def test_consent_enforced_and_batches_stored_per_day(lake):
                         headers={"X-Collector-Token": issue_token(lake, "shop", [])})
     assert "grantConsent" in client.get("/recorder.js").text
     assert client.post("/collect", json=_batch(consent=False)).status_code == 403
-    assert client.post("/collect", json=_batch(events=[{}] * 101)).status_code == 413
+    assert client.post("/collect", json=_batch(events=[{}] * 101)).status_code == 422  # over the cap
     assert client.post("/collect", json={"session": "s1"}).status_code == 422
     second = _batch(batch=1)
     second["events"] = [{"t": 1000.1, "type": "click", "button": "left", "x": 15, "y": 20},

@@ -20,7 +20,8 @@ Who may write (server-side rules; the client's word is never enough):
   pseudonym: it is stored as ``<site>:<user>``, so one site cannot write into another's users.
   No IP address or User-Agent is stored.
 - **Limits.** Bodies over ``mouse_max_batch_bytes`` get 413 before parsing; more than
-  ``mouse_max_batch_events`` events get 413; each event is a flat object of at most 12 short fields.
+  ``mouse_max_batch_events`` events get 422 (the schema states the cap); each event is a flat
+  object of at most 12 short fields.
 - **Idempotency.** A batch is stored under a name derived from (site, ``Idempotency-Key`` header
   or, without one, the batch's own content), so a retried POST stores it once (200, ``duplicate``).
 - **Local demos only:** with ``TRACKSCOPE_MOUSE_COLLECTOR_OPEN=1`` (or ``create_app(open_mode=True)``)
@@ -28,7 +29,6 @@ Who may write (server-side rules; the client's word is never enough):
 
 Errors are RFC 9457 problem details that never echo the input.
 """
-from __future__ import annotations
 
 import hashlib
 import json
@@ -36,11 +36,12 @@ import secrets
 import threading
 import time
 from datetime import datetime, timezone
-from typing import Any, Callable, Optional
+from typing import Annotated, Callable, Optional, Union
 
 from fastapi import FastAPI, Header, HTTPException, Query, Request, Response
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import (BaseModel, ConfigDict, Field, StrictBool, StrictInt, StringConstraints, WithJsonSchema,
+                      create_model, field_validator)
 
 from transforms.common import webapp
 from transforms.common.lake import Lake
@@ -54,6 +55,20 @@ EVENT_FIELDS, EVENT_KEY_CHARS, EVENT_TEXT_CHARS = 12, 16, 64
 SITE_PATTERN = r"^[a-z0-9][a-z0-9.-]{0,62}$"
 
 
+PRINTABLE = r"^[^\x00-\x1f\x7f]*$"  # no control characters (lone surrogates are refused while parsing)
+EventKey = Annotated[str, StringConstraints(min_length=1, max_length=EVENT_KEY_CHARS, pattern=PRINTABLE)]
+EventValue = Union[StrictBool, StrictInt, Annotated[float, Field(allow_inf_nan=False)], None,
+                   Annotated[str, StringConstraints(max_length=EVENT_TEXT_CHARS, pattern=PRINTABLE)]]
+EVENT_SCHEMA = {  # pydantic would state the key pattern as patternProperties, which lets other keys through
+    "type": "object", "maxProperties": EVENT_FIELDS,
+    "propertyNames": {"minLength": 1, "maxLength": EVENT_KEY_CHARS, "pattern": PRINTABLE},
+    "additionalProperties": {"anyOf": [
+        {"type": "boolean"}, {"type": "integer"}, {"type": "number"}, {"type": "null"},
+        {"type": "string", "maxLength": EVENT_TEXT_CHARS, "pattern": PRINTABLE}]},
+}
+Event = Annotated[dict[EventKey, EventValue], Field(max_length=EVENT_FIELDS), WithJsonSchema(EVENT_SCHEMA)]
+
+
 def _text(value: str) -> str:
     reason = text_problem(value)
     if reason:
@@ -62,15 +77,17 @@ def _text(value: str) -> str:
 
 
 class Batch(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """One batch of the recorder. ``batch_model(limit)`` caps ``events`` at the configured count."""
 
-    session: str = Field(min_length=1, max_length=100)
-    user: str = Field(default="", max_length=200)
-    task: str = Field(default="", max_length=100)
-    page: str = Field(default="", max_length=2000)
+    model_config = ConfigDict(extra="forbid", regex_engine="python-re")
+
+    session: str = Field(min_length=1, max_length=100, pattern=PRINTABLE)
+    user: str = Field(default="", max_length=200, pattern=PRINTABLE)
+    task: str = Field(default="", max_length=100, pattern=PRINTABLE)
+    page: str = Field(default="", max_length=2000, pattern=PRINTABLE)
     batch: int = Field(default=0, ge=0, le=10_000_000)
     consent: bool = Field(default=False, description="must be true: batches without consent are refused (403)")
-    events: list[dict[str, Any]] = Field(description=(
+    events: list[Event] = Field(description=(
         "flat objects (at most 12 fields; keys up to 16 characters; values numbers, booleans, null "
         "or strings up to 64 characters), e.g. {t, type, button, x, y, sy}"))
 
@@ -81,21 +98,18 @@ class Batch(BaseModel):
 
     @field_validator("events")
     @classmethod
-    def _flat_events(cls, events: list[dict]) -> list[dict]:
-        for n, event in enumerate(events):
-            if len(event) > EVENT_FIELDS:
-                raise ValueError(f"event {n} has more than {EVENT_FIELDS} fields")
+    def _storable_events(cls, events: list[dict]) -> list[dict]:
+        for event in events:
             for key, value in event.items():
-                if len(key) > EVENT_KEY_CHARS or text_problem(key):
-                    raise ValueError(f"event {n} has an invalid field name")
-                if isinstance(value, str):
-                    if len(value) > EVENT_TEXT_CHARS or text_problem(value):
-                        raise ValueError(f"event {n} has an invalid text value")
-                elif isinstance(value, float) and value != value:
-                    raise ValueError(f"event {n} has a NaN value")
-                elif value is not None and not isinstance(value, (int, float, bool)):
-                    raise ValueError(f"event {n}: values must be numbers, booleans, null or short strings")
+                if text_problem(key) or isinstance(value, str) and text_problem(value):
+                    raise ValueError("an event holds text that cannot be stored")
         return events
+
+
+def batch_model(max_events: int) -> type[Batch]:
+    return create_model("Batch", __base__=Batch, events=(
+        list[Event], Field(max_length=max_events, description=Batch.model_fields["events"].description +
+                           f"; at most {max_events} per batch")))
 
 
 class Stored(BaseModel):
@@ -175,6 +189,8 @@ def create_app(lake: Optional[Lake] = None, day: Callable[[], str] = _utc_day,
         return current_settings().mouse_collector_open if open_mode is None else open_mode
 
     registry = SiteRegistry()
+    limit = max_batch_events or current_settings().mouse_max_batch_events
+    BatchIn = batch_model(limit)
     app = FastAPI(title="trackscope mouse collector", version="1.1",
                   description="Receives the mouse recorder's batches. Errors are RFC 9457 problem details.")
     webapp.install(app, max_batch_bytes or current_settings().mouse_max_batch_bytes)
@@ -199,7 +215,8 @@ def create_app(lake: Optional[Lake] = None, day: Callable[[], str] = _utc_day,
             response.headers["Vary"] = "Origin"
         return response
 
-    @app.get("/recorder.js", responses=problem_responses(400, 413))
+    @app.get("/recorder.js", response_class=Response, responses={
+        200: {"content": {"application/javascript": {"schema": {"type": "string"}}}}, **problem_responses(400, 413)})
     def script() -> Response:
         return Response(recorder_js(), media_type="application/javascript")
 
@@ -208,14 +225,14 @@ def create_app(lake: Optional[Lake] = None, day: Callable[[], str] = _utc_day,
                          **problem_responses(400, 401, 403, 413, 422, s400="body is not valid JSON",
                                              s401="write token missing or unknown",
                                              s403="no consent, opt-out signal (Sec-GPC) or origin not allowed",
-                                             s413="body or event count over the limit")})
-    def collect(batch: Batch, request: Request,
+                                             s413="body over the byte limit",
+                                             s422="invalid batch (e.g. more events than the limit)")})
+    def collect(batch: BatchIn, request: Request,
                 token: Optional[str] = Query(None, max_length=200, description="the site's write token"),
                 x_collector_token: Optional[str] = Header(None, max_length=200),
                 idempotency_key: Optional[str] = Header(None, alias="Idempotency-Key",
                                                         pattern=r"^[\x21-\x7e]{1,200}$"),
                 sec_gpc: Optional[str] = Header(None, alias="Sec-GPC", max_length=10)) -> JSONResponse:
-        settings = current_settings()
         target = target_lake()
         if is_open():
             site = OPEN_SITE
@@ -234,9 +251,6 @@ def create_app(lake: Optional[Lake] = None, day: Callable[[], str] = _utc_day,
             raise HTTPException(403, "no consent: batch discarded")
         if (sec_gpc or "").strip() == "1":
             raise HTTPException(403, "Global Privacy Control opt-out: batch discarded")
-        limit = max_batch_events or settings.mouse_max_batch_events
-        if len(batch.events) > limit:
-            raise HTTPException(413, f"batch of {len(batch.events)} events exceeds {limit}")
         record = batch.model_dump()
         if site != OPEN_SITE and record["user"]:
             record["user"] = f"{site}:{record['user']}"

@@ -45,18 +45,24 @@ API_KEY = APIKeyHeader(name="X-API-Key", auto_error=False, description="API key"
 
 EARLIEST_ACCESS = datetime(1995, 1, 1, tzinfo=timezone.utc)
 LATEST_AHEAD = timedelta(days=1)  # clocks run ahead; a later access time is refused
+# The schema states what is accepted as precisely as JSON Schema can; the validators below then
+# refuse what it cannot state (non-public addresses, impossible dates, times in the future).
+ACCESS_TIME_PATTERN = (r"^(199[5-9]|20[0-9][0-9])-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
+                       r"T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{1,6})?(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])$")
+USER_AGENT_PATTERN = r"^[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f][^\x00-\x1f\x7f]*$"  # not blank, no control chars
 
 
 class EstimationRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", regex_engine="python-re")
 
-    ip: str = Field(max_length=64, examples=["203.0.113.7"], description=(
+    ip: str = Field(max_length=64, examples=["81.2.69.160"], json_schema_extra={
+        "anyOf": [{"format": "ipv4"}, {"format": "ipv6"}]}, description=(
         "public IPv4 or IPv6 address of the access; private and reserved addresses are refused "
-        "(422) as the ingest quarantines them"))
-    access_time: datetime = Field(description=(
-        "ISO 8601 time of the access (UTC if no offset), between 1995-01-01 and one day after now"),
-        examples=["2026-03-09T12:34:56Z"])
-    user_agent: str = Field(min_length=1, max_length=2048, description=(
+        "(422) as the ingest quarantines them (same function)"))
+    access_time: str = Field(pattern=ACCESS_TIME_PATTERN, max_length=40, examples=["2026-03-09T12:34:56Z"],
+                             description=("RFC 3339 time of the access with Z or an offset, between "
+                                          "1995-01-01 and one day after now"))
+    user_agent: str = Field(min_length=1, max_length=2048, pattern=USER_AGENT_PATTERN, description=(
         "User-Agent header of the access: not blank, no control characters"),
         examples=["Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
                   "Chrome/124.0.0.0 Safari/537.36"])
@@ -74,14 +80,9 @@ class EstimationRequest(BaseModel):
 
     @field_validator("access_time")
     @classmethod
-    def _utc(cls, value: datetime) -> datetime:
-        try:
-            value = value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
-        except OverflowError:  # e.g. 0001-01-01T00:00:00+14:00 is before year 1 in UTC
-            raise ValueError("outside the supported time range") from None
-        if not EARLIEST_ACCESS <= value <= datetime.now(timezone.utc) + LATEST_AHEAD:
-            raise ValueError("outside the supported time range (1995-01-01 to one day after now)")
-        return value
+    def _utc(cls, value: str) -> str:
+        """The time in UTC, ISO format."""
+        return check_access_time(value)
 
     @field_validator("user_agent")
     @classmethod
@@ -92,6 +93,18 @@ class EstimationRequest(BaseModel):
         if not value.strip():
             raise ValueError("blank")
         return value
+
+
+def check_access_time(value: str) -> str:
+    try:
+        parsed = datetime.fromisoformat(value).astimezone(timezone.utc)
+    except ValueError:
+        raise ValueError("not a valid date and time") from None
+    except OverflowError:  # e.g. 0001-01-01T00:00:00+14:00 is before year 1 in UTC
+        raise ValueError("outside the supported time range") from None
+    if not EARLIEST_ACCESS <= parsed <= datetime.now(timezone.utc) + LATEST_AHEAD:
+        raise ValueError("outside the supported time range (1995-01-01 to one day after now)")
+    return parsed.isoformat()
 
 
 class Accepted(BaseModel):
@@ -165,7 +178,7 @@ def create_app(db_url: str, lake_uri: str, city_mmdb: str, isp_mmdb: str, worker
                          "client-chosen id of this request: a retry with the same key returns the first "
                          "request's key and is neither stored nor counted again"))) -> JSONResponse:
         request_key, retry_after = await run_in_threadpool(
-            db.submit, engine, key["id"], key["rate_per_minute"], request.ip, request.access_time.isoformat(),
+            db.submit, engine, key["id"], key["rate_per_minute"], request.ip, request.access_time,
             request.user_agent, idempotency_key)
         if request_key is None:
             raise HTTPException(429, f"limit of {key['rate_per_minute']} requests per minute reached",
