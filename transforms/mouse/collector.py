@@ -79,7 +79,9 @@ def _text(value: str) -> str:
 class Batch(BaseModel):
     """One batch of the recorder. ``batch_model(limit)`` caps ``events`` at the configured count."""
 
-    model_config = ConfigDict(extra="forbid", regex_engine="python-re")
+    model_config = ConfigDict(extra="forbid", regex_engine="python-re", json_schema_extra={"examples": [{
+        "session": "lq2x8k3p9a", "user": "alice", "task": "browse", "page": "/catalogue", "batch": 0, "consent": True,
+        "events": [{"t": 1764756000.12, "type": "move", "button": "none", "x": 310, "y": 122, "sy": 0}]}]})
 
     session: str = Field(min_length=1, max_length=100, pattern=PRINTABLE)
     user: str = Field(default="", max_length=200, pattern=PRINTABLE)
