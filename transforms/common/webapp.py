@@ -116,11 +116,6 @@ def install(app: FastAPI, max_body_bytes: int) -> None:
     async def _http(_request: Request, exc: StarletteHTTPException) -> Response:
         return problem(exc.status_code, str(exc.detail) if exc.detail else None, headers=getattr(exc, "headers", None))
 
-    @app.exception_handler(Exception)
-    async def _crash(_request: Request, exc: Exception) -> Response:
-        log.error("request %s failed (%s):\n%s", request_id_var.get(), type(exc).__name__, safe_traceback(exc))
-        return problem(500, f"internal error; quote request id {request_id_var.get()}")
-
     app.add_middleware(BodyLimitAndRequestId, max_body_bytes=max_body_bytes)
 
 
@@ -181,7 +176,20 @@ class BodyLimitAndRequestId:
                 return {"type": "http.request", "body": body, "more_body": False}
             return await receive()
 
-        await self.app(scope, replay, send_with_id)
+        started = False
+
+        async def tracking_send(message):
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send_with_id(message)
+
+        try:
+            await self.app(scope, replay, tracking_send)
+        except Exception as exc:  # noqa: BLE001 - answered and logged here, so that neither Starlette
+            # nor uvicorn print the exception message (it may quote client data)
+            log.error("request %s failed (%s):\n%s", rid, type(exc).__name__, safe_traceback(exc))
+            if not started:
+                await problem(500, f"internal error; quote request id {rid}")(scope, replay, send_with_id)
 
 
 class RequestIdFilter(logging.Filter):
