@@ -35,6 +35,7 @@ from transforms.member_id.enrich import enrich  # noqa: E402
 from transforms.member_id.estimator import Estimator, usable_store  # noqa: E402
 from transforms.member_id.generator import Generator  # noqa: E402
 from transforms.member_id.geo import GeoLookup  # noqa: E402
+from transforms.member_id.ingest import validate_ip  # noqa: E402
 
 
 def peak_rss_mb() -> float:
@@ -203,7 +204,8 @@ def api_throughput(estimator, work: Path, queries, args):
         print(f"API server up with the model in {time.monotonic() - started:.1f}s "
               f"(RSS {sum(rss_mb(p) for p in with_children(server.pid)):.0f} MB)", flush=True)
         sample = queries.sample(requests + 200, replace=requests + 200 > len(queries), random_state=1)
-        bodies = [{"ip": r.ip, "access_time": r.ts.isoformat(), "user_agent": r.user_agent} for r in sample.itertuples()]
+        bodies = [{"ip": r.ip, "access_time": r.ts.isoformat(), "user_agent": r.user_agent} for r in sample.itertuples()
+                  if validate_ip(r.ip)[0] is not None]  # the API refuses what the ingest quarantines
         asyncio.run(load(bodies[:200], key, port, concurrency, 60))  # warm-up: GeoIP readers, UA cache, SQLite
         servers = with_children(server.pid)
         server_cpu = lambda: sum(cpu_seconds(pid) for pid in servers)  # noqa: E731
@@ -236,6 +238,8 @@ def main():
                         help="request store; postgresql: a throw-away database on 127.0.0.1:5432")
     parser.add_argument("--api-processes", type=int, default=1, help="uvicorn --workers (API processes)")
     parser.add_argument("--api-workers", type=int, default=2, help="estimation threads per API process")
+    parser.add_argument("--api-compare", action="store_true",
+                        help="with --api-processes N > 1: measure one process first in the same run (baseline)")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="mid-bench-"))
     stored, queries = timed("generate + enrich", lambda: build(args.members, args.days, work))
@@ -267,13 +271,23 @@ def main():
     print(f"in-process batches of 64: {len(batch) / (time.perf_counter() - started):.0f} estimations/s", flush=True)
 
     if args.api_requests:
-        done, failed, trips, elapsed, server_mb = api_throughput(estimator, work, queries, args)
-        p50_trip, p95_trip = np.percentile(trips, [50, 95]) if trips else (float("nan"),) * 2
-        print(f"API (uvicorn on 127.0.0.1, {args.api_processes} process(es) x {args.api_workers} estimation threads, "
-              f"{'SQLite' if args.api_db == 'sqlite' else 'PostgreSQL'}, {args.api_concurrency} clients, POST + "
-              f"long-poll GET): {done + failed}/{args.api_requests} round trips in {elapsed:.1f}s = "
-              f"{(done + failed) / elapsed:.0f} estimations/s ({failed} answered error); round trip p50 "
-              f"{p50_trip:.0f} ms, p95 {p95_trip:.0f} ms; server peak RSS {server_mb:.0f} MB (sum)", flush=True)
+        rates = {}
+        # --api-compare: a single-process baseline first, in the same run, then --api-processes
+        for processes in ([1] if args.api_compare and args.api_processes > 1 else []) + [args.api_processes]:
+            done, failed, trips, elapsed, server_mb = api_throughput(
+                estimator, work, queries, argparse.Namespace(**{**vars(args), "api_processes": processes}))
+            p50_trip, p95_trip = np.percentile(trips, [50, 95]) if trips else (float("nan"),) * 2
+            rates[processes] = (done + failed) / elapsed
+            print(f"API (uvicorn on 127.0.0.1, {processes} process(es) x {args.api_workers} estimation threads, "
+                  f"{'SQLite' if args.api_db == 'sqlite' else 'PostgreSQL'}, {args.api_concurrency} clients, POST + "
+                  f"long-poll GET): {done + failed}/{args.api_requests} round trips in {elapsed:.1f}s = "
+                  f"{rates[processes]:.0f} estimations/s ({failed} answered error); round trip p50 "
+                  f"{p50_trip:.0f} ms, p95 {p95_trip:.0f} ms; server peak RSS {server_mb:.0f} MB (sum); "
+                  f"load average {' '.join(Path('/proc/loadavg').read_text().split()[:3])}", flush=True)
+        if len(rates) == 2:
+            print(f"API throughput {args.api_processes} processes vs 1 (same run): "
+                  f"{rates[args.api_processes]:.0f} vs {rates[1]:.0f} estimations/s = "
+                  f"x{rates[args.api_processes] / rates[1]:.2f}", flush=True)
 
     brute = Estimator.__new__(Estimator)
     brute.__dict__.update(estimator.__dict__)

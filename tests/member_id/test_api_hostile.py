@@ -187,3 +187,18 @@ def test_raw_fields_purged_after_retention_counts_stay(trained, db_url):
         row = db.fetch(app.state.engine, key)
         assert (row["ip"], row["user_agent"], row["access_time"]) == ("", "", "") and row["purged_at"]
     assert db.purge_raw(app.state.engine, 0.0) == 0  # nothing left to purge; pending ones are never purged
+
+
+def test_a_store_of_the_previous_version_is_migrated(db_url):
+    engine = db.connect(db_url)
+    with engine.begin() as conn:  # back to the columns the previous version created
+        conn.execute(sa.text("DROP INDEX ux_mid_requests_idempotency"))
+        conn.execute(sa.text("ALTER TABLE mid_requests DROP COLUMN idempotency_key"))
+        conn.execute(sa.text("ALTER TABLE mid_requests DROP COLUMN purged_at"))
+    engine.dispose()
+    engine = db.connect(db_url)
+    key_id = db.find_key(engine, db.create_key(engine, "shop"))["id"]
+    first = db.submit(engine, key_id, 10, "23.1.2.3", "2026-03-01T00:00:00+00:00", "ua", idempotency_key="k1")
+    assert db.submit(engine, key_id, 10, "23.1.2.3", "2026-03-01T00:00:00+00:00", "ua", idempotency_key="k1") == (
+        first[0], -1)
+    engine.dispose()
