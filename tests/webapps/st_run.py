@@ -5,6 +5,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -43,10 +44,13 @@ def run_schemathesis(base_url: str, headers: dict, max_examples: int = 25, seed:
                "--workers", "1", "--request-timeout", "40", "--no-color"]
     for name, value in headers.items():
         command += ["-H", f"{name}: {value}"]
-    env = {**os.environ, "SCHEMATHESIS_HOOKS": HOOKS,
+    repaired = Path(tempfile.mkdtemp()) / "repaired.log"
+    env = {**os.environ, "SCHEMATHESIS_HOOKS": HOOKS, "ST_REPAIRED_LOG": str(repaired),
            "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
     done = subprocess.run(command, capture_output=True, text=True, timeout=timeout_s, env=env, cwd=REPO)
     output = done.stdout + done.stderr
+    print(output[-1500:])
+    print(f"positive cases repaired by before_call: {len(repaired.read_text().splitlines()) if repaired.exists() else 0}")
     assert done.returncode == 0, output[-6000:]
     assert "No issues found" in output, output[-6000:]
     return output

@@ -127,7 +127,7 @@ IDEMPOTENCY_PATTERN = r"^[\x21-\x7e]{1,200}$"  # printable ASCII, no spaces
 
 def create_app(db_url: str, lake_uri: str, city_mmdb: str, isp_mmdb: str, workers: int = 2,
                reload_s: float = 10.0, lease_s: float = 60.0, max_attempts: int = 3, retry_s: float = 1.0,
-               retention_s: float = 7 * 86400.0, max_body_bytes: int = 16_384) -> FastAPI:
+               retention_s: float = 7 * 86400.0, max_body_bytes: int = 65_536) -> FastAPI:
     engine = db.connect(db_url)
     pool = WorkerPool(engine, ModelSource(lake_uri, reload_s), (city_mmdb, isp_mmdb), workers, lease_s,
                       max_attempts=max_attempts, retry_s=retry_s, retention_s=retention_s)
