@@ -202,3 +202,17 @@ def test_a_store_of_the_previous_version_is_migrated(db_url):
     assert db.submit(engine, key_id, 10, "23.1.2.3", "2026-03-01T00:00:00+00:00", "ua", idempotency_key="k1") == (
         first[0], -1)
     engine.dispose()
+
+
+def test_the_largest_valid_body_is_under_the_cap(trained, db_url):
+    """Every character \\u-escaped, a 2048-character astral User-Agent: still accepted (no 413)."""
+    def escaped(text):
+        return "".join(f"\\u{unit:04x}" for unit in memoryview(text.encode("utf-16-le")).cast("H"))
+    body = "{" + ", ".join(f'"{escaped(k)}": "{escaped(v)}"' for k, v in {
+        "ip": "2001:4860:4860:0000:0000:0000:0000:8888", "access_time": "2026-03-01T10:00:00.123456+01:00",
+        "user_agent": "\U0001F600" * 2048}.items()) + "}"
+    assert 24_576 < len(body) < 65_536
+    app = make_app(trained, db_url, workers=0)
+    headers = {"X-API-Key": db.create_key(app.state.engine, "shop"), "Content-Type": "application/json"}
+    with TestClient(app) as client:
+        assert client.post("/v1/estimations", content=body.encode(), headers=headers).status_code == 202
