@@ -153,6 +153,9 @@ def test_keys_idempotency_and_documented_statuses(trained, db_url):
                    for _ in range(3)]  # e.g. the client's connection reset before it read the answer
         assert first.status_code == 202 and {r.json()["key"] for r in retries} == {first.json()["key"]}
         assert all(r.headers["Idempotent-Replayed"] == "true" for r in retries)
+        reused = client.post("/v1/estimations", json={**access, "user_agent": "Mozilla/5.0 (other)"},
+                             headers={**headers, "Idempotency-Key": "order-17"})
+        assert reused.status_code == 409 and reused.headers["content-type"] == "application/problem+json"
         usage = client.get("/v1/usage", headers=headers).json()
         assert usage["accepted"] == 1 and usage["limited"] == 0 and usage["by_status"] == {"pending": 1}
         assert client.post("/v1/estimations", json=access, headers=headers).status_code == 202  # 2nd of 2
@@ -161,7 +164,7 @@ def test_keys_idempotency_and_documented_statuses(trained, db_url):
                            headers={**headers, "Idempotency-Key": "bad key with spaces"}).status_code == 422
         spec = client.get("/openapi.json").json()
     post = spec["paths"]["/v1/estimations"]["post"]["responses"]
-    assert {"202", "400", "401", "413", "422", "429"} <= set(post)
+    assert {"202", "400", "401", "409", "413", "422", "429"} <= set(post)
     assert post["401"]["content"]["application/problem+json"]["schema"]["required"] == ["type", "title", "status"]
     assert {"200", "401", "404", "413", "422"} <= set(spec["paths"]["/v1/estimations/{request_key}"]["get"]["responses"])
     assert "403" in spec["paths"]["/v1/admin/usage"]["get"]["responses"]

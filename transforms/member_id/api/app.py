@@ -169,17 +169,22 @@ def create_app(db_url: str, lake_uri: str, city_mmdb: str, isp_mmdb: str, worker
 
     @app.post("/v1/estimations", status_code=202, response_model=Accepted, operation_id="submit_estimation",
               responses={202: {"links": result_link, "headers": {"Location": {"schema": {"type": "string"}}}},
-                         **common, **problem_responses(422, 429, s400="body is not valid JSON",
+                         **common, **problem_responses(409, 422, 429, s400="body is not valid JSON",
+                                                      s409="Idempotency-Key already used for a different request",
                                                       s422="invalid field (see `errors`)",
                                                       s429="rate limit; see Retry-After")})
     async def submit(request: EstimationRequest, key: dict = Depends(client),
                      idempotency_key: Optional[str] = Header(None, alias="Idempotency-Key", pattern=IDEMPOTENCY_PATTERN,
                                                              description=(
                          "client-chosen id of this request: a retry with the same key returns the first "
-                         "request's key and is neither stored nor counted again"))) -> JSONResponse:
-        request_key, retry_after = await run_in_threadpool(
-            db.submit, engine, key["id"], key["rate_per_minute"], request.ip, request.access_time,
-            request.user_agent, idempotency_key)
+                         "request's key and is neither stored nor counted again; another request under "
+                         "a used key gets 409"))) -> JSONResponse:
+        try:
+            request_key, retry_after = await run_in_threadpool(
+                db.submit, engine, key["id"], key["rate_per_minute"], request.ip, request.access_time,
+                request.user_agent, idempotency_key)
+        except db.IdempotencyConflict:
+            raise HTTPException(409, "Idempotency-Key already used for a different request") from None
         if request_key is None:
             raise HTTPException(429, f"limit of {key['rate_per_minute']} requests per minute reached",
                                 headers={"Retry-After": str(retry_after)})

@@ -164,13 +164,25 @@ def _take_from_limit(conn, key_id: int, limit: int, minute: int) -> bool:
     return used is not None and used <= limit
 
 
-_find_idempotent = sa.select(requests.c.key).where(requests.c.api_key_id == sa.bindparam("key_id"),
-                                                  requests.c.idempotency_key == sa.bindparam("idem"))
+_find_idempotent = sa.select(requests.c.key, requests.c.ip, requests.c.access_time, requests.c.user_agent,
+                             requests.c.purged_at).where(requests.c.api_key_id == sa.bindparam("key_id"),
+                                                         requests.c.idempotency_key == sa.bindparam("idem"))
 
 
-def find_idempotent(engine: sa.Engine, key_id: int, idempotency_key: str) -> str | None:
+class IdempotencyConflict(ValueError):
+    """The idempotency key was already used for a different request."""
+
+
+def find_idempotent(engine: sa.Engine, key_id: int, idempotency_key: str, fields: tuple | None = None) -> str | None:
+    """The key of the request sent under ``idempotency_key``; IdempotencyConflict when ``fields``
+    (ip, access time, user agent) differ from that request's (unknowable once purged)."""
     with engine.connect() as conn:
-        return conn.execute(_find_idempotent, {"key_id": key_id, "idem": idempotency_key}).scalar()
+        row = conn.execute(_find_idempotent, {"key_id": key_id, "idem": idempotency_key}).first()
+    if row is None:
+        return None
+    if fields is not None and row.purged_at is None and (row.ip, row.access_time, row.user_agent) != fields:
+        raise IdempotencyConflict(idempotency_key)
+    return row.key
 
 
 def submit(engine: sa.Engine, key_id: int, limit: int, ip: str, access_time: str, user_agent: str,
@@ -178,9 +190,11 @@ def submit(engine: sa.Engine, key_id: int, limit: int, ip: str, access_time: str
     """(request key, 0) when accepted; (None, seconds until the next minute) when the key's
     per-minute limit is reached. Counts, limit and the request are written in one transaction.
     With ``idempotency_key``, a request this API key already sent under it is answered with the
-    first one's key (-1 as second value) and counts neither as accepted nor against the limit."""
+    first one's key (-1 as second value) and counts neither as accepted nor against the limit;
+    a different request under a used key raises IdempotencyConflict."""
+    fields = (ip, access_time, user_agent)
     if idempotency_key is not None:
-        known = find_idempotent(engine, key_id, idempotency_key)
+        known = find_idempotent(engine, key_id, idempotency_key, fields)
         if known is not None:
             return known, -1
     now = time.time()
@@ -198,7 +212,7 @@ def submit(engine: sa.Engine, key_id: int, limit: int, ip: str, access_time: str
     except sa.exc.IntegrityError:
         # the same idempotency key raced in from another connection: that one won (and this
         # transaction, limit slot included, was rolled back)
-        known = idempotency_key is not None and find_idempotent(engine, key_id, idempotency_key)
+        known = idempotency_key is not None and find_idempotent(engine, key_id, idempotency_key, fields)
         if not known:
             raise
         return known, -1
