@@ -13,7 +13,7 @@ from transforms.mouse.collector import create_app, issue_token
 @pytest.mark.slow
 def test_schemathesis_finds_nothing(lake):
     token = issue_token(lake, "shop", ["https://shop.example"])
-    app = create_app(lake, max_batch_events=200, max_batch_bytes=65_536)
+    app = create_app(lake, max_batch_events=200)
     with serve(app) as url:
         output = run_schemathesis(url, {"X-Collector-Token": token}, max_examples=40)
     for phase in ("Examples", "Coverage", "Fuzzing"):

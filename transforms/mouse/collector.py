@@ -20,8 +20,10 @@ Who may write (server-side rules; the client's word is never enough):
   pseudonym: it is stored as ``<site>:<user>``, so one site cannot write into another's users.
   No IP address or User-Agent is stored.
 - **Limits.** Bodies over ``mouse_max_batch_bytes`` get 413 before parsing; more than
-  ``mouse_max_batch_events`` events get 422 (the schema states the cap); each event is a flat
-  object of at most 12 short fields.
+  ``mouse_max_batch_events`` events get 422 (the schema states the cap); an event has only the
+  recorder's fields (t, type, button, x, y, sy; bounded numbers, texts of at most 16 characters),
+  so the largest valid batch is bounded (all text \\u-escaped: 600 bytes an event + 32 KiB) and the
+  default byte cap sits just above it (1.2 MB at 2000 events): a schema-valid batch never gets 413.
 - **Idempotency.** A batch is stored under a name derived from (site, ``Idempotency-Key`` header
   or, without one, the batch's own content), so a retried POST stores it once (200, ``duplicate``).
 - **Local demos only:** with ``TRACKSCOPE_MOUSE_COLLECTOR_OPEN=1`` (or ``create_app(open_mode=True)``)
@@ -36,12 +38,11 @@ import secrets
 import threading
 import time
 from datetime import datetime, timezone
-from typing import Annotated, Callable, Optional, Union
+from typing import Callable, Optional
 
 from fastapi import FastAPI, Header, HTTPException, Query, Request, Response
 from fastapi.responses import JSONResponse
-from pydantic import (BaseModel, ConfigDict, Field, StrictBool, StrictInt, StringConstraints, WithJsonSchema,
-                      create_model, field_validator)
+from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator
 
 from transforms.common import webapp
 from transforms.common.lake import Lake
@@ -51,22 +52,39 @@ from transforms.mouse.recorder import batch_dir, recorder_js
 SITES_PATH = "config/mouse/collector_sites.json"
 SITES_CACHE_S = 5.0  # a newly issued or revoked token takes effect within this time
 OPEN_SITE = "local"
-EVENT_FIELDS, EVENT_KEY_CHARS, EVENT_TEXT_CHARS = 12, 16, 64
+EVENT_TEXT_CHARS = 16
 SITE_PATTERN = r"^[a-z0-9][a-z0-9.-]{0,62}$"
 
 
 PRINTABLE = r"^[^\x00-\x1f\x7f]*$"  # no control characters (lone surrogates are refused while parsing)
-EventKey = Annotated[str, StringConstraints(min_length=1, max_length=EVENT_KEY_CHARS, pattern=PRINTABLE)]
-EventValue = Union[StrictBool, StrictInt, Annotated[float, Field(allow_inf_nan=False)], None,
-                   Annotated[str, StringConstraints(max_length=EVENT_TEXT_CHARS, pattern=PRINTABLE)]]
-EVENT_SCHEMA = {  # pydantic would state the key pattern as patternProperties, which lets other keys through
-    "type": "object", "maxProperties": EVENT_FIELDS,
-    "propertyNames": {"minLength": 1, "maxLength": EVENT_KEY_CHARS, "pattern": PRINTABLE},
-    "additionalProperties": {"anyOf": [
-        {"type": "boolean"}, {"type": "integer"}, {"type": "number"}, {"type": "null"},
-        {"type": "string", "maxLength": EVENT_TEXT_CHARS, "pattern": PRINTABLE}]},
-}
-Event = Annotated[dict[EventKey, EventValue], Field(max_length=EVENT_FIELDS), WithJsonSchema(EVENT_SCHEMA)]
+COORDINATE = 1e9  # |x|, |y|, |sy| bound (pixels); the loader quarantines off-screen values itself
+# bytes of the largest valid event / batch without its events, every text character \u-escaped
+# (tests/mouse/test_collector_hostile.py builds both): the default byte cap sits just above them
+MAX_EVENT_BYTES, MAX_BATCH_FIELDS_BYTES = 600, 32_768
+
+
+def default_max_bytes(max_events: int) -> int:
+    return max_events * MAX_EVENT_BYTES + MAX_BATCH_FIELDS_BYTES
+
+
+def _number(low: float, high: float, what: str):
+    return Field(None, ge=low, le=high, strict=True, allow_inf_nan=False, description=what)
+
+
+class Event(BaseModel):
+    """One recorder event. Fields may be missing (the daily loader quarantines such events with a
+    reason); nothing else is accepted, so a batch's size is bounded by its event count."""
+
+    model_config = ConfigDict(extra="forbid", regex_engine="python-re")
+
+    t: Optional[float] = _number(0, 1e11, "seconds since the epoch")
+    type: Optional[str] = Field(None, max_length=EVENT_TEXT_CHARS, pattern=PRINTABLE,
+                                description="move | drag | press | release | click | scroll_up | scroll_down")
+    button: Optional[str] = Field(None, max_length=EVENT_TEXT_CHARS, pattern=PRINTABLE,
+                                  description="none | left | middle | right | scroll")
+    x: Optional[float] = _number(-COORDINATE, COORDINATE, "viewport x")
+    y: Optional[float] = _number(-COORDINATE, COORDINATE, "viewport y")
+    sy: Optional[float] = _number(-COORDINATE, COORDINATE, "page scroll offset")
 
 
 def _text(value: str) -> str:
@@ -89,23 +107,12 @@ class Batch(BaseModel):
     page: str = Field(default="", max_length=2000, pattern=PRINTABLE)
     batch: int = Field(default=0, ge=0, le=10_000_000)
     consent: bool = Field(default=False, description="must be true: batches without consent are refused (403)")
-    events: list[Event] = Field(description=(
-        "flat objects (at most 12 fields; keys up to 16 characters; values numbers, booleans, null "
-        "or strings up to 64 characters), e.g. {t, type, button, x, y, sy}"))
+    events: list[Event] = Field(description="the events, in the order they happened")
 
     @field_validator("session", "user", "task", "page")
     @classmethod
     def _storable(cls, value: str) -> str:
         return _text(value)
-
-    @field_validator("events")
-    @classmethod
-    def _storable_events(cls, events: list[dict]) -> list[dict]:
-        for event in events:
-            for key, value in event.items():
-                if text_problem(key) or isinstance(value, str) and text_problem(value):
-                    raise ValueError("an event holds text that cannot be stored")
-        return events
 
 
 def batch_model(max_events: int) -> type[Batch]:
@@ -195,7 +202,7 @@ def create_app(lake: Optional[Lake] = None, day: Callable[[], str] = _utc_day,
     BatchIn = batch_model(limit)
     app = FastAPI(title="trackscope mouse collector", version="1.1",
                   description="Receives the mouse recorder's batches. Errors are RFC 9457 problem details.")
-    webapp.install(app, max_batch_bytes or current_settings().mouse_max_batch_bytes)
+    webapp.install(app, max_batch_bytes or current_settings().mouse_max_batch_bytes or default_max_bytes(limit))
 
     def target_lake() -> Lake:
         return lake or current_settings().lake
@@ -253,7 +260,8 @@ def create_app(lake: Optional[Lake] = None, day: Callable[[], str] = _utc_day,
             raise HTTPException(403, "no consent: batch discarded")
         if (sec_gpc or "").strip() == "1":
             raise HTTPException(403, "Global Privacy Control opt-out: batch discarded")
-        record = batch.model_dump()
+        record = batch.model_dump(exclude={"events"})
+        record["events"] = [event.model_dump(exclude_unset=True) for event in batch.events]
         if site != OPEN_SITE and record["user"]:
             record["user"] = f"{site}:{record['user']}"
         identity = idempotency_key or json.dumps(record, sort_keys=True)

@@ -21,8 +21,9 @@ class MouseSettings(BaseSettings):
     mouse_seed: int = 7
     mouse_collector_host: str = "127.0.0.1"
     mouse_collector_port: int = 8799
-    mouse_max_batch_events: int = 5000  # the collector refuses larger batches
-    mouse_max_batch_bytes: int = 524_288  # ... and larger request bodies (413)
+    mouse_max_batch_events: int = 2000  # the collector refuses larger batches (the recorder sends <= 500)
+    # ... and larger request bodies (413); 0: just above the largest valid batch of that many events
+    mouse_max_batch_bytes: int = 0
     # local demos only: accept batches without a site write token (from any origin)
     mouse_collector_open: bool = False
 
