@@ -124,6 +124,16 @@ def test_hostile_inputs_get_small_problem_documents(trained, db_url, name):
         assert conn.execute(sa.select(sa.func.count()).select_from(db.requests)).scalar() == 0
 
 
+def test_malformed_result_keys_are_refused_not_crashed(trained, db_url):
+    app = make_app(trained, db_url, workers=0)  # a NUL reached PostgreSQL as a 500 before
+    headers = {"X-API-Key": db.create_key(app.state.engine, "shop")}
+    with TestClient(app, raise_server_exceptions=False) as client:
+        for path in ("%00", "a%00b", "%ED%A0%80", "%FF", "x" * 5000, "0" * 31):
+            response = client.get(f"/v1/estimations/{path}", headers=headers)
+            assert response.status_code == 422 and len(response.content) < 2000, (path, response.status_code)
+        assert client.get(f"/v1/estimations/{'0' * 32}", headers=headers).status_code == 404
+
+
 def test_streamed_body_over_the_limit_is_refused(trained, db_url):
     app = make_app(trained, db_url, workers=0, max_body_bytes=1000)
     headers = {"X-API-Key": db.create_key(app.state.engine, "shop"), "Content-Type": "application/json"}

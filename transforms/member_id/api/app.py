@@ -198,8 +198,9 @@ def create_app(db_url: str, lake_uri: str, city_mmdb: str, isp_mmdb: str, worker
 
     @app.get("/v1/estimations/{request_key}", response_model=EstimationResult, operation_id="get_estimation",
              responses={**common, **problem_responses(404, 422, s404="no such request for this API key",
-                                                      s422="invalid `wait`")})
-    async def result(request_key: str = Path(max_length=64), key: dict = Depends(client),
+                                                      s422="invalid `wait` or malformed key")})
+    async def result(request_key: str = Path(pattern=r"^[0-9a-f]{32}$", description="the key the POST returned"),
+                     key: dict = Depends(client),
                      wait: float = Query(0.0, ge=0.0, le=30.0, description=(
                          "seconds to wait for the result before answering `processing` (long poll); 0 answers at once"))
                      ) -> JSONResponse:
