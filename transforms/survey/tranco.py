@@ -3,8 +3,9 @@
 Accepted formats: CSV ``rank,domain`` (the Tranco download, with or without a header) or one
 domain per line in rank order, plain or as a ``.zip`` archive holding one CSV (Tranco's
 ``tranco_<ID>-1m.csv.zip`` and ``top-1m.csv.zip``). Lines that are not a domain are quarantined,
-not dropped. A list from which no site (or fewer than half of its lines) can be read is an error
-(:class:`UnreadableList`), never an empty crawl.
+not dropped. A list from which no site can be read, an HTML page, a broken archive, or a file
+whose lines are mostly not sites (at least 50 of them) is an error (:class:`UnreadableList`),
+never an empty crawl.
 
 Sources and the list id recorded with them (tranco-list.eu's URL forms):
 
@@ -38,7 +39,8 @@ DOMAIN_RE = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+
 LIST_ID_RE = re.compile(r"(?i:tranco)[_-]([A-Z0-9]{4,6})(?![A-Za-z0-9])")
 URL_ID_RE = re.compile(r"^https?://[^/]+/(download|list)/([A-Z0-9]{4,6})(?:/([a-z0-9]+))?/?$", re.I)
 DEFAULT_BASE = "https://tranco-list.eu"
-MIN_READABLE_SHARE = 0.5
+MIN_READABLE_SHARE = 0.5  # a list whose lines are mostly not sites (and at least MIN_BAD_LINES) is an error
+MIN_BAD_LINES = 50
 log = logging.getLogger(__name__)
 
 
@@ -114,6 +116,10 @@ class TrancoList:
     sha256: str
     list_id: str
     source: str
+    bad_lines: int = 0
+
+
+MAX_RANK = 1_000_000_000  # Tranco lists hold at most a few million sites
 
 
 def read_source(source: str) -> bytes:
@@ -128,8 +134,8 @@ def read_source(source: str) -> bytes:
 
 def parse(data: bytes, source: str, quarantine: Quarantine | None = None, list_id: str | None = None) -> TrancoList:
     quarantine = quarantine if quarantine is not None else Quarantine("tranco")
-    raw_sha256 = hashlib.sha256(data).hexdigest()
-    data = unpack(data, source)
+    """Sites of a list's text; never raises: every line is a site or quarantined with its reason
+    (whether the result is usable is :func:`load`'s decision)."""
     rows, seen = [], set()
     bad = 0
     next_rank = 1
@@ -140,11 +146,16 @@ def parse(data: bytes, source: str, quarantine: Quarantine | None = None, list_i
         rank_text, _, domain = line.rpartition(",")
         domain = domain.strip().lower().rstrip(".")
         if rank_text:
-            if not rank_text.strip().isdigit():
+            rank_text = rank_text.strip()
+            if not (rank_text.isascii() and rank_text.isdigit()):  # "²".isdigit() is True, int("²") fails
                 quarantine.add(line[:200], "rank is not an integer", f"{source}:{line_no}")
                 bad += 1
                 continue
             rank = int(rank_text)
+            if not 0 < rank <= MAX_RANK:
+                quarantine.add(line[:200], "rank out of range", f"{source}:{line_no}")
+                bad += 1
+                continue
         else:
             rank = next_rank
         if not DOMAIN_RE.match(domain):
@@ -157,23 +168,30 @@ def parse(data: bytes, source: str, quarantine: Quarantine | None = None, list_i
         seen.add(domain)
         rows.append((rank, domain))
         next_rank = rank + 1
-    if not rows or bad > MIN_READABLE_SHARE * (bad + len(rows)):
-        raise UnreadableList(f"{source}: {len(rows)} sites read, {bad} lines are not 'rank,domain' or a domain "
-                             f"(first: {next(iter(quarantine.counts()), '-')}); is it a Tranco list?")
     if list_id is None:
         match = LIST_ID_RE.search(source)
         list_id = match.group(1) if match else ""
-    sites = pd.DataFrame(rows, columns=["rank", "domain"]).sort_values("rank", kind="stable")
-    return TrancoList(sites.reset_index(drop=True), raw_sha256, list_id, source)
+    sites = pd.DataFrame(rows, columns=["rank", "domain"]).astype({"rank": "int64"}).sort_values("rank", kind="stable")
+    return TrancoList(sites.reset_index(drop=True), hashlib.sha256(data).hexdigest(), list_id, source, bad)
 
 
 def load(source: str, quarantine: Quarantine | None = None) -> TrancoList:
     location, list_id = resolve(source)
     try:
-        data = read_source(location)
+        raw_bytes = read_source(location)
     except OSError as exc:
         raise UnreadableList(f"cannot read the Tranco list {location}: {exc}") from exc
-    return parse(data, location, quarantine, list_id)
+    data = unpack(raw_bytes, location)
+    if data.lstrip(b"\xef\xbb\xbf \t\r\n")[:15].lower().startswith((b"<!doctype", b"<html", b"<?xml")):
+        raise UnreadableList(f"{location}: an HTML/XML page, not a Tranco list (a /list/ page? use its download URL)")
+    quarantine = quarantine if quarantine is not None else Quarantine("tranco")
+    listing = parse(data, location, quarantine, list_id)
+    listing.sha256 = hashlib.sha256(raw_bytes).hexdigest()  # the file as downloaded (zip or csv)
+    good, bad = len(listing.sites), listing.bad_lines
+    if not good or (bad >= MIN_BAD_LINES and bad > MIN_READABLE_SHARE * (bad + good)):
+        raise UnreadableList(f"{location}: {good} sites read, {bad} lines are not 'rank,domain' or a domain "
+                             f"(first: {next(iter(quarantine.counts()), '-')}); is it a Tranco list?")
+    return listing
 
 
 def group_of(domain: str) -> str:
