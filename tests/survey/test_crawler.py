@@ -38,6 +38,12 @@ PAGE = """<!doctype html><html><head><title>{host}</title>
 TRACKER_JS = "navigator.sendBeacon('http://tracker.test/beacon?site=' + location.hostname, 'x');"
 POLICY = "<html><body><h1>Privacy policy</h1><p>We use Google Analytics to measure traffic.</p></body></html>"
 HANG = "<html><head><title>hang</title><script>while (true) {}</script></head><body>never</body></html>"
+DIALOGS = """<html><head><title>dialogs</title><script>
+alert('Welcome!'); var ok = confirm('Accept cookies?'); var name = prompt('Your name?', 'x');
+window.addEventListener('beforeunload', function (e) { e.preventDefault(); e.returnValue = ''; });
+var s = document.createElement('script'); s.src = 'http://tracker.test/t.js?after=' + ok + ',' + name; document.head.appendChild(s);
+setTimeout(function () { alert('later'); }, 100);
+</script></head><body><a href="/privacy">Privacy Policy</a></body></html>"""
 
 
 class MiniWeb:
@@ -84,6 +90,8 @@ class MiniWeb:
                         time.sleep(seconds)
                 if host.startswith("hang."):
                     return self._send(HANG)
+                if host.startswith("dialog.") and path == "/":
+                    return self._send(DIALOGS)
                 if host.startswith("redir.") and path == "/":
                     self.send_response(302)
                     self.send_header("Location", "/landing")
@@ -362,3 +370,23 @@ def test_browser_that_cannot_start_fails_the_batch_without_writing_docs(tmp_path
         with pytest.raises(crawler.BrowserStartError):
             crawler.crawl_batch(s, "c6", sites("a.test", "b.test"))
     assert raw.done_domains(s.lake, "c6") == set()  # nothing marked done: a rerun visits them
+
+
+# -- JavaScript dialogs -------------------------------------------------------------------------------
+def test_pages_with_dialogs_finish_normally_and_dialogs_are_recorded(tmp_path):
+    """alert/confirm/prompt on load (and a later alert, and a beforeunload handler when the crawler
+    leaves for the policy page) never block the visit: each is dismissed and recorded."""
+    with MiniWeb() as web:
+        s = make_settings(tmp_path, web, browsers_per_task=1)
+        crawler.crawl_batch(s, "dlg", sites("dialog.test", "a.test"))
+    docs = docs_by_domain(s, "dlg")
+    doc = docs["dialog.test"]
+    assert doc["outcome"] == "ok", doc["error_message"]
+    kinds = [(d["type"], d["message"]) for d in doc["dialogs"]]
+    assert ("alert", "Welcome!") in kinds and ("confirm", "Accept cookies?") in kinds and ("prompt", "Your name?") in kinds
+    assert ("alert", "later") in kinds
+    urls = [(e["params"].get("request") or {}).get("url", "") for e in doc["events"]]
+    assert "http://tracker.test/t.js?after=false,null" in urls  # answered as dismissed; the page went on
+    assert doc["policy"]["outcome"] == "ok"
+    assert docs["a.test"]["outcome"] == "ok" and docs["a.test"]["dialogs"] == []
+    assert not chrome_leftovers()

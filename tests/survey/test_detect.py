@@ -34,9 +34,13 @@ def test_requests_html_and_lookalikes():
     assert len(found) == len(signatures.ids)
 
 
-def test_failed_visits_are_not_analysed():
+def test_failed_visits_keep_their_captured_requests():
+    """A visit that timed out still had its requests captured: they are analysed (the report
+    keeps the visit out of the denominators and lists the detection separately)."""
     visits, reqs, pages = _frames([("x.clarity.ms", "https://x.clarity.ms/collect")], outcome="timeout")
-    assert detect(visits, reqs, pages, load_signatures(Settings().signatures_file)).empty
+    found = detect(visits, reqs, pages, load_signatures(Settings().signatures_file)).set_index("service_id")
+    assert found.loc["clarity", "detected"] and found.loc["clarity", "evidence_source"] == "requests"
+    assert not found.loc["hotjar", "detected"]
 
 
 def test_user_added_service(tmp_path):

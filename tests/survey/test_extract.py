@@ -79,7 +79,7 @@ def test_har_import_fills_the_same_tables(lake, tmp_path):
                                         "entries": entries}}))
     (tmp_path / "broken.har").write_text("{nope")
     counts = har.import_files(lake, "har-2024", [str(path), str(tmp_path / "broken.har")])
-    assert counts == {"visits": 1, "quarantined": 2}
+    assert counts == {"visits": 1, "pages": 1, "quarantined": 2}
     result = extract.extract(lake, "har-2024", raw.read_visits(lake, "har-2024"))
     assert result["survey_requests"] == 3 and result["quarantined"] == 1
     visits = lake.read_partition(schemas.SITE_VISITS, "har-2024", staged=True)

@@ -129,7 +129,10 @@ def test_ground_truth_in_sync_with_sites():
 def test_coverage_of_services_classes_and_outcomes():
     gt = load_ground_truth()
     service_ids = [s["id"] for s in yaml.safe_load(open(SIGNATURES, encoding="utf-8"))["services"]]
-    for sid in service_ids:
+    # the fixture web serves the paper's 14 services (+ GA); the wider signature set (issue 13) is
+    # covered by the vendor-snippet page set in tests/survey/data/pages
+    assert set(sites.ALL_SERVICES) <= set(service_ids) and len(sites.ALL_SERVICES) >= 15
+    for sid in sites.ALL_SERVICES:
         n = sum(1 for v in gt.values() if v["services"].get(sid) == "requests")
         assert n >= 2, sid
     assert any("html" in v["services"].values() for v in gt.values())
@@ -148,7 +151,7 @@ def test_coverage_of_services_classes_and_outcomes():
 
 def test_snippets_match_signature_patterns():
     doc = yaml.safe_load(open(SIGNATURES, encoding="utf-8"))
-    for entry in doc["services"]:
+    for entry in (e for e in doc["services"] if e["id"] in sites.ALL_SERVICES):
         snippet = sites.vendor_snippet(entry["id"], "example-site.com")
         assert any(re.search(p, snippet, re.I) for p in entry["snippet_patterns"]), entry["id"]
         for mode in ("consent", "comment"):

@@ -93,6 +93,25 @@ def test_adoption_numbers_exclude_failures():
     assert list(t.index).index("any_srs") < list(t.index).index("google_analytics")
 
 
+def test_intervals_difference_and_failed_visit_detections():
+    from transforms.survey.report import failed_visit_detections
+
+    visits = visits_frame(VISITS_1)
+    det = detections_frame(visits, HITS_1)
+    # e.jp timed out after its Hotjar request was captured: listed apart, not counted
+    timeout = {"domain": "e.jp", "group": "jp", "service_id": "hotjar", "service_name": "Hotjar", "kind": "session_replay",
+               "detected": True, "evidence_source": "requests", "evidence_urls": ["https://static.hotjar.com/c/hotjar-1.js"],
+               "signatures_version": "test"}
+    det = pd.concat([det, pd.DataFrame([timeout])], ignore_index=True)
+    t = adoption_table(visits, det, SIGS).set_index("service_id")
+    assert t.loc["hotjar", "jp_sites"] == 1 and t.loc["hotjar", "jp_ok"] == 4
+    assert (t.loc["clarity", "jp_pct_low"], t.loc["clarity", "jp_pct_high"]) == (15.0, 85.0)  # Wilson 2/4
+    assert t.loc["clarity", "diff_pp"] == 50.0 and t.loc["clarity", "diff_low_pp"] < 0 < t.loc["clarity", "diff_high_pp"]
+    assert 0 < t.loc["clarity", "fisher_p"] <= 1
+    failed = failed_visit_detections(visits, det)
+    assert failed[["domain", "outcome", "service_id"]].values.tolist() == [["e.jp", "timeout", "hotjar"]]
+
+
 def test_disclosure_table_counts():
     visits = visits_frame(VISITS_1)
     det = detections_frame(visits, HITS_1)
@@ -145,6 +164,9 @@ def test_build_report_two_crawls(tmp_path):
     counts = pd.read_csv(os.path.join(base2, "tables", "change_counts.csv")).set_index("service_id")
     assert counts.loc["clarity", "jp_prev"] == 2 and counts.loc["clarity", "jp_now"] == 2
     assert counts.loc["hotjar", "jp_delta"] == 0 and counts.loc["clarity", "other_delta"] == 1
+    assert counts.loc["clarity", "started"] == 1 and counts.loc["clarity", "stopped"] == 1
+    assert counts.loc["clarity", "mcnemar_p"] == 1.0
+    assert "mcnemar_p" in html2 and "Wilson" in html2 and "Signatures test" in html2
     sites = pd.read_csv(os.path.join(base2, "tables", "change_sites.csv"))
     got = {(r.domain, r.service_id, r.change) for r in sites.itertuples()}
     # e.jp / z.com failed in crawl 1 and d.jp failed in crawl 2: not listed as started/stopped

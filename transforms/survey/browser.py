@@ -34,6 +34,18 @@ BASE_CHROMIUM_ARGS = [
     "--disable-dev-shm-usage",
 ]
 COMMAND_MARGIN_S = 15.0  # extra time a WebDriver call may take beyond its own timeout
+# JavaScript dialogs never block a visit: alert/confirm/prompt are answered at once as a user
+# dismissing them would (undefined / false / null) and recorded in window.__trackscopeDialogs;
+# any other dialog (beforeunload, a dialog from a frame the shim missed) is dismissed by
+# ChromeDriver (capability unhandledPromptBehavior) and seen as Page.javascriptDialogOpening.
+DIALOG_SHIM = """(() => {
+  const seen = (type, message) => { try {
+    (window.__trackscopeDialogs = window.__trackscopeDialogs || []).push([type, String(message === undefined ? '' : message)]);
+  } catch (e) {} };
+  window.alert = function alert(message) { seen('alert', message); };
+  window.confirm = function confirm(message) { seen('confirm', message); return false; };
+  window.prompt = function prompt(message) { seen('prompt', message); return null; };
+})();"""
 
 
 # -- one browser --------------------------------------------------------------------------------
@@ -61,6 +73,7 @@ class Browser:
             options.add_argument(arg)
         options.add_argument(f"--user-data-dir={self.profile}")
         options.set_capability("goog:loggingPrefs", {"performance": "ALL"})
+        options.set_capability("unhandledPromptBehavior", "dismiss")
         self.service = Service(settings.chromedriver)
         self.driver = None
         try:
@@ -69,6 +82,10 @@ class Browser:
             self.kill()
             raise
         self.driver.set_page_load_timeout(settings.page_load_timeout_s)
+        try:
+            self.driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": DIALOG_SHIM})
+        except Exception:  # noqa: BLE001 - the capability still dismisses dialogs
+            log.warning("%s: dialog shim not installed", self.id, exc_info=True)
         self.set_command_timeout(settings.page_load_timeout_s + COMMAND_MARGIN_S)
         self._no_read_retries()
 
@@ -241,8 +258,9 @@ class Worker:
                 message = json.loads(entry["message"])["message"]
             except (KeyError, TypeError, ValueError):
                 continue
-            if str(message.get("method", "")).startswith("Network."):
-                events.append({"method": message["method"], "params": message.get("params") or {}})
+            method = str(message.get("method", ""))
+            if method.startswith("Network.") or method == "Page.javascriptDialogOpening":
+                events.append({"method": method, "params": message.get("params") or {}})
         return events
 
     def try_salvage_events(self) -> list[dict]:

@@ -7,6 +7,7 @@ import pandas as pd
 from transforms.common.lake import Lake
 from transforms.common.validation import run_checkpoint
 from transforms.survey import schemas
+from transforms.survey.detect import EVIDENCE_SOURCES
 
 E = gx.expectations
 WINDOW_MARGIN_S = 120  # browser clock vs. crawler clock
@@ -48,7 +49,7 @@ def after_detection(lake: Lake, crawl_id: str, detections: pd.DataFrame, service
         consistent=detections["detected"] == (detections["evidence_source"] != "none"))
     return run_checkpoint(lake, "survey_after_detection", crawl_id, frame, [
         E.ExpectColumnValuesToBeInSet(column="service_id", value_set=service_ids),
-        E.ExpectColumnValuesToBeInSet(column="evidence_source", value_set=["requests", "html", "none"]),
+        E.ExpectColumnValuesToBeInSet(column="evidence_source", value_set=EVIDENCE_SOURCES),
         E.ExpectCompoundColumnsToBeUnique(column_list=["domain", "service_id"]),
         E.ExpectColumnValuesToBeInSet(column="consistent", value_set=[True]),
     ])

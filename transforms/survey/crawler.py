@@ -30,6 +30,7 @@
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import itertools
 import logging
@@ -57,6 +58,34 @@ return [pick('description'), pick('keywords'),
         [...document.querySelectorAll('a[href]')].map(a => [a.href, (a.innerText || '').trim()])];
 """
 _BODY_TEXT_JS = "return document.body ? document.body.innerText : '';"
+# which of the signatures' globals the page defines after the dwell, and the dialogs it opened
+_GLOBALS_JS = """
+const names = arguments[0], found = [];
+for (const name of names) {
+  try { let v = window; for (const part of name.split('.')) { v = v[part]; if (v === undefined || v === null) break; }
+        if (v !== undefined && v !== null) found.push(name); } catch (e) {}
+}
+return [found, (window.__trackscopeDialogs || []).slice(0, 50)];
+"""
+
+
+@functools.lru_cache(maxsize=8)
+def signature_globals(path: str) -> tuple[str, ...]:
+    """Globals of a signature file; none (no global evidence, the crawl goes on) if unreadable."""
+    from transforms.survey.detect import load_signatures
+
+    try:
+        return tuple(load_signatures(path).all_globals)
+    except Exception:  # noqa: BLE001
+        log.warning("signature globals unavailable from %s", path, exc_info=True)
+        return ()
+
+
+def dialogs_from_events(events: list[dict]) -> list[dict]:
+    """Dialogs ChromeDriver dismissed (the shim did not answer them), from the performance log."""
+    return [{"type": e["params"].get("type"), "message": str(e["params"].get("message") or "")[:500],
+             "url": e["params"].get("url"), "handled_by": "chromedriver"}
+            for e in events if e.get("method") == "Page.javascriptDialogOpening"]
 
 
 def _now() -> str:
@@ -154,7 +183,7 @@ class SiteVisit:
             "start_url": None, "final_url": None, "redirect_chain": [], "title": None,
             "html": None, "html_size": None, "html_sha256": None,
             "meta_description": None, "meta_keywords": None, "anchors": [],
-            "attempts": [], "events": [], "policy": None,
+            "attempts": [], "events": [], "policy": None, "js_globals": [], "dialogs": [],
         }
         while True:
             done = self._try_candidates(doc)
@@ -165,6 +194,8 @@ class SiteVisit:
             self.w.drop_browser(graceful=False)
         doc["ended_at"] = _now()
         doc["duration_s"] = round(time.monotonic() - t0, 3)
+        doc["dialogs"] = doc["dialogs"] + dialogs_from_events(doc["events"])
+        doc["events"] = [e for e in doc["events"] if str(e.get("method", "")).startswith("Network.")]
         # Next site starts from a fresh context; after a timeout/crash from a fresh browser.
         if doc["outcome"] in ("timeout", "crash") or (doc["policy"] or {}).get("outcome") in ("timeout", "crash"):
             self.w.drop_browser(graceful=False)
@@ -176,6 +207,9 @@ class SiteVisit:
                 log.info("%s: context reset failed (%s); new browser", domain, short_error(exc))
                 self.w.drop_browser()
         return doc
+
+    def s_globals(self) -> list[str]:
+        return signature_globals(self.s.signatures_file)
 
     def _load(self, url: str, attempt: dict) -> Optional[BaseException]:
         """Load ``url`` after draining the log; None on success, else the exception."""
@@ -278,6 +312,10 @@ class SiteVisit:
                 description, keywords, anchors = driver.execute_script(_META_JS)
                 doc["meta_description"], doc["meta_keywords"] = description, keywords
                 doc["anchors"] = [[str(h), str(t)] for h, t in (anchors or [])]
+                found, dialogs = driver.execute_script(_GLOBALS_JS, list(self.s_globals()))
+                doc["js_globals"] = [str(g) for g in found or []]
+                doc["dialogs"] = [{"type": str(t), "message": str(m)[:500], "url": doc["final_url"],
+                                   "handled_by": "shim"} for t, m in dialogs or []]
         except Exception as exc:  # noqa: BLE001 - page hung/crashed after load
             killed = bool(w.browser and w.browser.killed)
             outcome = classify_error(exc, doc["start_url"] or "", killed)

@@ -8,6 +8,7 @@ Events that cannot be understood go to quarantine with the reason.
 from __future__ import annotations
 
 import base64
+import json
 import logging
 from datetime import datetime, timezone
 from typing import Iterable
@@ -104,29 +105,73 @@ def requests_from_cdp(doc: dict, quarantine: Quarantine) -> list[dict]:
     return rows
 
 
+def har_initiator(entry: dict) -> tuple[str | None, str | None]:
+    """(type, url) of a HAR entry's initiator, whatever the exporter wrote.
+
+    Chrome DevTools: ``_initiator`` object ``{type, url, stack}``; chrome-har / puppeteer-har:
+    ``_initiator`` the URL string, ``_initiator_type`` and ``_initiator_detail`` (JSON text);
+    Firefox, Playwright, BrowserMob: none."""
+    initiator = entry.get("_initiator")
+    kind = entry.get("_initiator_type")
+    detail = entry.get("_initiator_detail")
+    if isinstance(detail, str):
+        try:
+            detail = json.loads(detail)
+        except ValueError:
+            detail = None
+    if not isinstance(initiator, dict):
+        initiator = {"url": initiator} if isinstance(initiator, str) and initiator else (
+            detail if isinstance(detail, dict) else {})
+    stack = initiator.get("stack") if isinstance(initiator.get("stack"), dict) else {}
+    stack_url = next((f.get("url") for f in stack.get("callFrames") or [] if isinstance(f, dict) and f.get("url")), None)
+    url = initiator.get("url") if isinstance(initiator.get("url"), str) else None
+    kind = initiator.get("type") or kind or (detail.get("type") if isinstance(detail, dict) else None)
+    return (str(kind) if kind else None), (url or stack_url)
+
+
+def _int_or_none(value) -> int | None:
+    try:
+        return int(value) if value not in (None, "") else None
+    except (TypeError, ValueError):
+        return None
+
+
 def requests_from_har(doc: dict, quarantine: Quarantine) -> list[dict]:
+    """One row per HAR entry. Redirect hops that share a ``_requestId`` (chrome-har) get ``#n``
+    suffixes in time order, as the crawl path does; pages merged into one visit prefix ids."""
     site = _site_domain(doc)
     rows = []
+    hops: dict[str, int] = {}
     for index, entry in enumerate(doc.get("har_entries") or []):
-        request, response = entry.get("request") or {}, entry.get("response") or {}
-        url = request.get("url") or ""
+        request = entry.get("request") if isinstance(entry.get("request"), dict) else {}
+        response = entry.get("response") if isinstance(entry.get("response"), dict) else {}
+        url = str(request.get("url") or "")
         if not url.startswith(CAPTURED_SCHEMES):
             continue
         try:
             ts = _ts(entry["startedDateTime"])
-        except (KeyError, ValueError) as exc:
+            if ts is None:
+                raise ValueError("empty")
+        except (KeyError, ValueError, TypeError) as exc:
             quarantine.add(entry, f"HAR entry without a valid startedDateTime: {exc}", doc["visit_id"])
             continue
-        row = _request_row(doc, entry.get("_requestId") or f"har-{index}", url, site)
-        initiator = entry.get("_initiator") or {}
-        post = request.get("postData") or {}
-        status = response.get("status")
-        row.update(method=request.get("method"), resource_type=entry.get("_resourceType"),
-                   initiator_type=initiator.get("type"), initiator_url=initiator.get("url"), ts=ts,
+        base = str(entry.get("_requestId") or entry.get("_request_id") or f"har-{index}")
+        page = entry.get("_trackscope_page") or 0
+        base = f"p{page}:{base}" if page else base
+        hops[base] = hops.get(base, -1) + 1
+        row = _request_row(doc, f"{base}#{hops[base]}" if hops[base] else base, url, site)
+        initiator_type, initiator_url = har_initiator(entry)
+        post = request.get("postData") if isinstance(request.get("postData"), dict) else {}
+        content = response.get("content") if isinstance(response.get("content"), dict) else {}
+        status = _int_or_none(response.get("status"))
+        error = response.get("_error") or response.get("_failureText") or entry.get("_error")
+        row.update(method=request.get("method"), resource_type=entry.get("_resourceType") or entry.get("_resource_type"),
+                   initiator_type=initiator_type, initiator_url=initiator_url, ts=ts,
+                   frame_id=entry.get("_frameref") or entry.get("__frameId") or None,
                    status=status if status else None, remote_ip=entry.get("serverIPAddress") or None,
-                   mime_type=(response.get("content") or {}).get("mimeType") or None,
-                   post_body_size=len((post.get("text") or "").encode()) or max(request.get("bodySize") or 0, 0),
-                   failed=not status, error_text=response.get("_error") or (None if status else "no response"))
+                   mime_type=content.get("mimeType") or None,
+                   post_body_size=len(str(post.get("text") or "").encode()) or max(_int_or_none(request.get("bodySize")) or 0, 0),
+                   failed=not status, error_text=error or (None if status else "no response"))
         rows.append(row)
     return rows
 
@@ -161,6 +206,9 @@ def page_row(doc: dict) -> dict:
         "policy_url": policy.get("url"), "policy_link_text": policy.get("link_text"),
         "policy_outcome": policy.get("outcome"), "policy_text": policy.get("text"),
         "meta_description": doc.get("meta_description"), "meta_keywords": doc.get("meta_keywords"),
+        "js_globals": [str(g) for g in doc.get("js_globals") or []],
+        "dialogs": [f"{d.get('type')}: {str(d.get('message') or '')[:200]}" for d in doc.get("dialogs") or []
+                    if isinstance(d, dict)],
     }
 
 

@@ -29,6 +29,10 @@ import pandas as pd  # noqa: E402
 from jinja2 import Environment, FileSystemLoader, select_autoescape  # noqa: E402
 
 from transforms.survey import schemas  # noqa: E402
+from transforms.survey.detect import ADOPTION_EVIDENCE, EVIDENCE_RANK  # noqa: E402
+from transforms.survey.stats import difference, mcnemar_exact, wilson  # noqa: E402
+
+WEAK_EVIDENCE = [k for k in EVIDENCE_RANK if k not in ADOPTION_EVIDENCE]  # global, html
 
 GROUPS = ["jp", "other"]
 GROUP_LABELS = {"jp": ".jp", "other": "other"}
@@ -62,7 +66,7 @@ def _adopted(visits: pd.DataFrame, detections: pd.DataFrame) -> pd.DataFrame:
     """(domain, group, service_id, kind) of request-evidenced detections on ok sites."""
     ok = _ok_sites(visits)
     hits = detections[(detections["detected"].fillna(False).astype(bool)) &
-                      (detections["evidence_source"] == "requests")]
+                      (detections["evidence_source"].isin(ADOPTION_EVIDENCE))]
     hits = hits[["domain", "service_id", "kind"]].drop_duplicates()
     return hits.merge(ok, on="domain", how="inner")
 
@@ -97,7 +101,9 @@ def adoption_table(visits: pd.DataFrame, detections: pd.DataFrame, signatures) -
     """Sites per service and group, with % of the group's successfully visited sites.
 
     Columns: service_id, service, kind, then per group g in (jp, other): ``g_sites``, ``g_pct``,
-    ``g_html_only`` (snippet seen in HTML but no request), ``g_ok`` (the denominator).
+    ``g_pct_low`` / ``g_pct_high`` (95 % Wilson score interval), ``g_html_only`` (snippet or
+    global seen but no request), ``g_ok`` (the denominator); then the .jp − other difference in
+    percentage points with its 95 % interval (Newcombe) and Fisher's exact p-value.
     Last rows: ``any_srs`` (sites with ≥ 1 session-replay service), then analytics services.
     """
     services = service_list(signatures)
@@ -105,18 +111,26 @@ def adoption_table(visits: pd.DataFrame, detections: pd.DataFrame, signatures) -
     denom = {g: int((ok["group"] == g).sum()) for g in GROUPS}
     adopted = _adopted(visits, detections)
     html_only = detections[(detections["detected"].fillna(False).astype(bool)) &
-                           (detections["evidence_source"] == "html")].merge(ok, on="domain", how="inner",
-                                                                             suffixes=("_det", ""))
+                           (detections["evidence_source"].isin(WEAK_EVIDENCE))].merge(ok, on="domain", how="inner",
+                                                                                      suffixes=("_det", ""))
     rows = []
 
     def add(sid, name, kind, sites: pd.DataFrame, html: pd.DataFrame):
         row = {"service_id": sid, "service": name, "kind": kind}
         for g in GROUPS:
             n = int(sites[sites["group"] == g]["domain"].nunique())
+            low, high = wilson(n, denom[g])
             row[f"{g}_sites"] = n
             row[f"{g}_pct"] = _pct(n, denom[g])
+            row[f"{g}_pct_low"] = round(100 * low, 1) if denom[g] else float("nan")
+            row[f"{g}_pct_high"] = round(100 * high, 1) if denom[g] else float("nan")
             row[f"{g}_html_only"] = int(html[html["group"] == g]["domain"].nunique())
             row[f"{g}_ok"] = denom[g]
+        diff = difference(row["jp_sites"], denom["jp"], row["other_sites"], denom["other"])
+        row["diff_pp"] = round(100 * diff["diff"], 1) if denom["jp"] and denom["other"] else float("nan")
+        row["diff_low_pp"] = round(100 * diff["diff_low"], 1) if denom["jp"] and denom["other"] else float("nan")
+        row["diff_high_pp"] = round(100 * diff["diff_high"], 1) if denom["jp"] and denom["other"] else float("nan")
+        row["fisher_p"] = diff["p_value"]
         rows.append(row)
 
     srs = [s for s in services if s["kind"] == "session_replay"]
@@ -136,6 +150,20 @@ def adoption_table(visits: pd.DataFrame, detections: pd.DataFrame, signatures) -
             add(s["id"], s["name"], s["kind"], adopted[adopted["service_id"] == s["id"]],
                 html_only[html_only["service_id"] == s["id"]])
     return pd.DataFrame(rows)
+
+
+def failed_visit_detections(visits: pd.DataFrame, detections: pd.DataFrame) -> pd.DataFrame:
+    """Services seen on visits that did not end ``ok`` (timeout, crash, …): their requests were
+    captured before the failure. Listed here, never counted in adoption or its denominators."""
+    columns = ["domain", "group", "outcome", "partial", "service_id", "service", "evidence_source", "evidence"]
+    if not len(visits) or not len(detections):
+        return pd.DataFrame(columns=columns)
+    failed = visits[visits["outcome"] != "ok"].drop_duplicates("domain")[["domain", "outcome", "partial"]]
+    hits = detections[detections["detected"].fillna(False).astype(bool)]
+    out = hits.merge(failed, on="domain", how="inner")
+    out = out.assign(service=out["service_name"], group=out["group"].map(GROUP_LABELS),
+                     evidence=out["evidence_urls"].map(lambda v: " ".join(list(v)[:3]) if v is not None else ""))
+    return out[columns].sort_values(["service_id", "domain"]).reset_index(drop=True)
 
 
 def category_table(visits: pd.DataFrame, detections: pd.DataFrame, categories: pd.DataFrame,
@@ -261,6 +289,10 @@ def change_tables(cur_visits, cur_det, prev_visits, prev_det, signatures) -> tup
     m = m[m["_merge"] != "both"]
     m["change"] = m["_merge"].map({"left_only": "started", "right_only": "stopped"}).astype(str)
     names = {s["id"]: s["name"] for s in service_list(signatures)}
+    changes = m.groupby(["service_id", "change"]).size().unstack("change", fill_value=0)
+    counts["started"] = counts["service_id"].map(changes["started"] if "started" in changes else {}).fillna(0).astype(int)
+    counts["stopped"] = counts["service_id"].map(changes["stopped"] if "stopped" in changes else {}).fillna(0).astype(int)
+    counts["mcnemar_p"] = [mcnemar_exact(a, b) for a, b in zip(counts["started"], counts["stopped"])]
     m["service"] = m["service_id"].map(names)
     m["group"] = m["group"].map(GROUP_LABELS)
     sites = m[["domain", "group", "service_id", "service", "change"]].sort_values(
@@ -326,6 +358,9 @@ def _previous_crawl(lake, crawl_id: str) -> str | None:
 
 
 def _html_table(frame: pd.DataFrame) -> str:
+    frame = frame.copy()
+    for column in [c for c in frame.columns if c.endswith("_p")]:  # p-values keep their small digits
+        frame[column] = frame[column].map(lambda v: "–" if pd.isna(v) else f"{v:.3g}")
     return frame.to_html(index=False, na_rep="–", border=0, classes="t", escape=True, float_format=lambda v: f"{v:.1f}")
 
 
@@ -348,6 +383,7 @@ def build_report(lake, crawl_id: str, signatures, out_subdir: str | None = None)
     tables: dict[str, pd.DataFrame] = {}
     tables["crawl_summary"] = crawl_summary(cur["visits"], cur["site_list"])
     tables["adoption"] = adoption_table(cur["visits"], cur["detections"], signatures)
+    tables["failed_visit_detections"] = failed_visit_detections(cur["visits"], cur["detections"])
     tables["categories"] = category_table(cur["visits"], cur["detections"], cur["categories"], signatures)
     tables["disclosure"] = disclosure_table(cur["visits"], cur["detections"], cur["disclosures"], signatures)
     tables["disclosure_evidence"] = disclosure_evidence(cur["visits"], cur["detections"], cur["disclosures"])

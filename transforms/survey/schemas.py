@@ -42,6 +42,8 @@ PAGES = DatasetSpec("survey_pages", pa.schema([  # home HTML and policy text kep
     ("visit_id", pa.string()), ("domain", pa.string()), ("html", pa.string()),
     ("policy_url", pa.string()), ("policy_link_text", pa.string()), ("policy_outcome", pa.string()),
     ("policy_text", pa.string()), ("meta_description", pa.string()), ("meta_keywords", pa.string()),
+    ("js_globals", pa.list_(pa.string())),  # signature globals defined in the page after the dwell
+    ("dialogs", pa.list_(pa.string())),  # JavaScript dialogs the crawler dismissed: "<type>: <message>"
 ]), KEY)
 
 DETECTIONS = DatasetSpec("survey_detections", pa.schema([

@@ -23,7 +23,11 @@ def select_sites(settings: Settings, crawl_id: str) -> list[list[dict]]:
     """Load the Tranco list, keep the paper's selection, store it; return crawl batches."""
     lake = settings.lake
     quarantine = Quarantine("tranco")
-    listing = tranco.load(settings.tranco_list, quarantine)
+    try:
+        listing = tranco.load(settings.tranco_list, quarantine)
+    except tranco.UnreadableList:
+        quarantine.write(lake, "survey_site_list", schemas.KEY, crawl_id)  # what the bad lines were
+        raise
     sites = tranco.select(listing, settings.top_n, settings.jp_within_top, settings.other_top)
     lake.write_partition(schemas.SITE_LIST, crawl_id, sites)
     quarantine.write(lake, "survey_site_list", schemas.KEY, crawl_id)
