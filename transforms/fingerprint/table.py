@@ -72,17 +72,19 @@ class VisitTable:
         self.days = (ts - pd.Timestamp("1970-01-01", tz="UTC")).dt.total_seconds().to_numpy() / 86400.0
         self.uid = visits["uid"].to_numpy(dtype=object) if "uid" in visits else np.array([None] * self.n, dtype=object)
         # derived attributes
-        screen = [self._value("screen", i) for i in range(self.n)]
-        self.resolution_code, _ = _factorise([s.rsplit("x", 1)[0] if s else None for s in screen])
-        self.depth_code, _ = _factorise([s.rsplit("x", 1)[1] if s and s.count("x") >= 2 else None for s in screen])
+        screens = [attrs.parse_screen(v) for v in self.values["screen"]] + [None]
+        screen = self.codes["screen"]
+        self.resolution_code, _ = _factorise([f"{p[0]}x{p[1]}" if p else (self.values["screen"][c] if c >= 0 else None)
+                                              for c, p in zip(screen, (screens[c] for c in screen))])
+        self.depth_code, _ = _factorise([p[2] if p and p[2] >= 0 else None for p in (screens[c] for c in screen)])
         headers = visits.reindex(columns=HEADER_ATTRIBUTES).astype("object").where(lambda f: f.notna(), "")
         self.headers_code, self.headers_values = _factorise(headers.agg("\n".join, axis=1).tolist() if self.n else [])
-        parsed = [attrs.parse_user_agent(v) for v in self.values["http_user_agent"]] + [("", -1, "")]
+        parsed = [attrs.parse_ua(v) for v in self.values["http_user_agent"]] + [attrs.parse_ua(None)]
         ua = self.codes["http_user_agent"]
-        self.ua_family, _ = _factorise([parsed[c][0] for c in ua])
-        self.ua_version = np.array([parsed[c][1] for c in ua], dtype=np.int64)
-        self.ua_os, _ = _factorise([parsed[c][2] for c in ua])
-        self.ua_platform, _ = _factorise([parsed[c][2].split(" ")[0] for c in ua])
+        self.ua_family, _ = _factorise([parsed[c].family for c in ua])
+        self.ua_version = np.array([parsed[c].major for c in ua], dtype=np.int64)
+        self.ua_os, _ = _factorise([f"{parsed[c].os_family} {parsed[c].os_major}" for c in ua])
+        self.ua_platform, _ = _factorise([parsed[c].os_family for c in ua])
         self.fonts = SetOverlap([v or "" for v in self.values["fonts"]] + [""], ",")
         self.plugins = SetOverlap([v or "" for v in self.values["plugins"]] + [""], ";")
         self.ip16, _ = _factorise([".".join(str(v).split(".")[:2]) if v is not None else None for v in visits.get("global_ip", [None] * self.n)])
