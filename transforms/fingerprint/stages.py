@@ -29,7 +29,7 @@ LINKER = "fp_linker"
 
 
 def _ingest_records(settings: FingerprintSettings, ds: str, records: list[dict], quarantine: Quarantine) -> pd.DataFrame:
-    visits = ingest.normalise_records(records, ds, settings.fp_max_attribute_chars, quarantine)
+    visits = ingest.normalise_records(records, ds, settings.fp_max_attribute_chars, quarantine, settings.collected)
     settings.lake.stage_partition(schemas.VISITS, ds, visits)
     quarantine.write(settings.lake, schemas.VISITS.name, schemas.KEY, ds)
     return visits
@@ -47,9 +47,26 @@ def ingest_visits(settings: FingerprintSettings, ds: str) -> dict:
     return {"files": len(files), "visits": len(visits), "quarantined": len(quarantine)}
 
 
+def _coverage_path(ds: str) -> str:
+    return f"fingerprint/coverage/ds={ds}.json"
+
+
+def record_coverage(settings: FingerprintSettings, ds: str, visits: pd.DataFrame) -> pd.DataFrame:
+    """Attribute coverage of the visits (lake JSON, read by the report); low coverage is logged."""
+    table = ingest.coverage(visits, settings.collected)
+    settings.lake.write_json(_coverage_path(ds), {"ds": ds, "rows": table.to_dict("records")})
+    low = table[table["collected"] & (table["share"] < settings.fp_coverage_warn)]
+    if len(visits) and len(low):
+        log.warning("coverage %s: collected attributes on fewer than %.0f%% of %d visits: %s", ds,
+                    100 * settings.fp_coverage_warn, len(visits),
+                    ", ".join(f"{r.attribute} {100 * r.share:.1f}%" for r in low.itertuples()))
+    return table
+
+
 def check_ingest(settings: FingerprintSettings, ds: str) -> None:
     visits = settings.lake.read_partition(schemas.VISITS, ds, staged=True)
-    checkpoints.after_ingest(settings.lake, ds, visits, settings.fp_min_attributes)
+    checkpoints.after_ingest(settings.lake, ds, visits, settings.fp_min_attributes, collected=settings.collected)
+    record_coverage(settings, ds, visits)
     settings.lake.publish_staged(schemas.VISITS, ds)
 
 
@@ -236,7 +253,8 @@ def check_import(settings: FingerprintSettings, ds: str) -> None:
         raise NothingToDo(f"the import of {ds} found no visits")
     visits = pd.concat([lake.read_partition(schemas.VISITS, d, staged=True) for d in days], ignore_index=True)
     links = pd.concat([lake.read_partition(schemas.LINKS, d, staged=True) for d in days], ignore_index=True)
-    checkpoints.after_ingest(lake, ds, visits, settings.fp_min_attributes, days=days)
+    checkpoints.after_ingest(lake, ds, visits, settings.fp_min_attributes, days=days, collected=settings.collected)
+    record_coverage(settings, ds, visits)
     checkpoints.after_linking(lake, ds, visits, links)
     for day in days:
         lake.publish_staged(schemas.VISITS, day)
