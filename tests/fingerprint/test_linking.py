@@ -61,8 +61,14 @@ def test_ties_go_to_the_latest_fingerprint_and_unmatched_is_new(history):
                dict(base, uid="c", ts="2014-01-03T00:00:00+00:00")]
     visits = _visits(records)
     store = visits.iloc[:2].assign(device_id=["dev-old", "dev-newer"])[STORE_COLUMNS]
+    # two stored devices share the visit's fingerprint exactly: by default linking abstains ...
     links, _ = link_visits(store, visits.iloc[2:], Ssdeep(threshold=67), keep=5, retention_days=450)
+    assert links.iloc[0]["decision"] == "ambiguous" and links.iloc[0]["anonymity_set"] == 2
+    assert links.iloc[0]["device_id"] not in ("dev-old", "dev-newer")  # merged into neither
+    # ... and a deployment that accepts anonymity sets of 2 gets the most recently seen one
+    links, _ = link_visits(store, visits.iloc[2:], Ssdeep(threshold=67), keep=5, retention_days=450, max_anonymity_set=2)
     assert links.iloc[0]["device_id"] == "dev-newer" and links.iloc[0]["score"] == 100
+    assert links.iloc[0]["decision"] == "matched"
     stranger = _visits([{"uid": "z", "ts": "2014-01-04T00:00:00+00:00", "fonts": "Only,This", "screen": "1x1x8"}])
     links, _ = link_visits(store, stranger, Ssdeep(threshold=67), keep=5, retention_days=450)
     assert links.iloc[0]["decision"] == "new device" and links.iloc[0]["device_id"].startswith("dev-")

@@ -10,7 +10,7 @@ from transforms.fingerprint import schemas
 from transforms.fingerprint.attributes import ATTRIBUTES
 
 E = gx.expectations
-SCORE_RANGES = {"ssdeep": (0, 100), "hybrid": (0, 1), "yiks": (0, 1), "eckersley": (0, 1), "fybrid": (0, 1)}
+SCORE_RANGES = {"ssdeep": (0, 100), "ssdeep_info": (0, 100), "hybrid": (0, 1), "yiks": (0, 1), "eckersley": (0, 1), "fybrid": (0, 1)}
 
 
 def after_ingest(lake: Lake, ds: str, visits: pd.DataFrame, min_attributes: int, days: list[str] | None = None,

@@ -20,7 +20,7 @@ from transforms.fingerprint.table import VisitTable, all_pairs
 
 log = logging.getLogger(__name__)
 BUCKET_EDGES = [0, 1, 7, 14, 21, 28, 35, 42, 49, 56]  # days; the last bucket is [56, ∞) (paper: 56–411)
-LINKABLE = ("ssdeep", "hybrid")  # methods whose linking threshold is calibrated (the linker, its fallback)
+LINKABLE = ("ssdeep", "ssdeep_info", "hybrid")  # methods whose linking threshold is calibrated (the linker, its fallback)
 BUCKETS = [f"[{a},{b})" for a, b in zip(BUCKET_EDGES, BUCKET_EDGES[1:])] + ["[56,411]"]
 
 

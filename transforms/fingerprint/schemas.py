@@ -17,8 +17,9 @@ VISITS = DatasetSpec("fp_visits", pa.schema(
 
 LINKS = DatasetSpec("fp_links", pa.schema([
     ("visit_id", pa.string()), ("ts", _TS), ("uid", pa.string()), ("device_id", pa.string()),
-    ("decision", pa.string()),  # "matched" or "new device"
+    ("decision", pa.string()),  # "matched", "new device" or "ambiguous" (best match shared by several devices)
     ("score", pa.float64()), ("matched_visit_id", pa.string()), ("method", pa.string()), ("threshold", pa.float64()),
+    ("anonymity_set", pa.int64()),  # stored devices whose fingerprint equals the visit's exactly
 ]), KEY)
 
 # Each device's most recent fingerprints after linking day ``ds`` (what the next day links against).
@@ -42,4 +43,4 @@ EVALUATION = DatasetSpec("fp_evaluation", pa.schema([
     ("precision", pa.float64()), ("recall", pa.float64()), ("eer", pa.float64()), ("test_window", pa.string()),
 ]), KEY)
 
-DECISIONS = ["matched", "new device"]
+DECISIONS = ["matched", "new device", "ambiguous"]

@@ -85,7 +85,8 @@ def _previous_store(settings: FingerprintSettings, ds: str) -> pd.DataFrame:
 
 def _link_and_store(settings: FingerprintSettings, store: pd.DataFrame, visits: pd.DataFrame, last_ds: str):
     method = current_linker(settings)
-    links, after = link_visits(store, visits, method, settings.fp_store_keep, settings.fp_store_retention_days)
+    links, after = link_visits(store, visits, method, settings.fp_store_keep, settings.fp_store_retention_days,
+                               settings.fp_max_anonymity_set)
     settings.lake.stage_partition(schemas.STORE, last_ds, after)  # published with the links, after their check
     return links, after, method
 
