@@ -256,3 +256,47 @@ def plot_tp_rate(evaluation: pd.DataFrame, path: str) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def linking_metrics(links: pd.DataFrame, labels: dict) -> dict:
+    """One-to-many linking judged against true identities (``labels``: visit_id → device, the
+    generator's truth or the cookie UID; store visits from earlier days may be included).
+
+    Visits are taken in time order. A returning visit (its identity seen before) is right when
+    it was matched to a visit of the same identity; a first visit is right when it was not
+    matched (new device, or abstained as "ambiguous"). A **false merge** is a visit matched to
+    another identity's visit; the false-merge rate is per labelled visit (on data where every
+    record is a distinct device, that is the share of devices merged into another)."""
+    ordered = links.sort_values(["ts", "visit_id"]) if "ts" in links else links
+    seen: set = set()
+    counts = dict(visits=0, returning=0, returning_right=0, first=0, first_right=0, false_merges=0, ambiguous=0)
+    for visit, decision, matched in zip(ordered["visit_id"], ordered["decision"], ordered["matched_visit_id"]):
+        label = labels.get(visit)
+        if label is None or (isinstance(label, float) and np.isnan(label)):
+            continue
+        counts["visits"] += 1
+        other = labels.get(matched) if decision == "matched" else None
+        counts["ambiguous"] += decision == "ambiguous"
+        if decision == "matched" and other is not None and other != label:
+            counts["false_merges"] += 1
+        if label in seen:
+            counts["returning"] += 1
+            counts["returning_right"] += decision == "matched" and other == label
+        else:
+            counts["first"] += 1
+            counts["first_right"] += decision != "matched"
+        seen.add(label)
+    n = max(counts["visits"], 1)
+    return {**counts,
+            "link_accuracy": (counts["returning_right"] + counts["first_right"]) / n,
+            "returning_linked": counts["returning_right"] / counts["returning"] if counts["returning"] else float("nan"),
+            "new_detected": counts["first_right"] / counts["first"] if counts["first"] else float("nan"),
+            "false_merge_rate": counts["false_merges"] / n, "ambiguous_rate": counts["ambiguous"] / n}
+
+
+def truth_labels(visits: pd.DataFrame) -> tuple[dict, str]:
+    """visit_id → identity: the generator's ``truth_device`` when every visit has one (cookie
+    clearing makes UIDs split a device), else the cookie UID (the paper's ground truth)."""
+    if "truth_device" in visits and visits["truth_device"].notna().all() and len(visits):
+        return dict(zip(visits["visit_id"], visits["truth_device"])), "truth_device"
+    return dict(zip(visits["visit_id"], visits["uid"])), "uid"
