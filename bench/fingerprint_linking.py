@@ -81,7 +81,7 @@ def main() -> None:
     methods, calibrated, test = fit_methods(frame, args.seed)
     print(f"generated ({args.generator}, seed {args.seed}): {args.generated} devices, {len(frame)} visits; "
           f"fit + calibration {time.perf_counter() - started:.0f}s")
-    print(calibrated[["method", "threshold", "link_threshold", "link_accuracy"]].to_string(index=False))
+    print(calibrated[["method", "threshold", "link_threshold", "link_accuracy", "link_false_merge"]].to_string(index=False))
     print(f"\nlinking the test part ({len(test)} visits, {test['truth_device'].nunique()} devices), generated data:")
     print(link_figures(methods, test, max_set=args.max_set).to_string(index=False, float_format=lambda v: f"{v:.4f}"))
     if args.distinct:

@@ -32,11 +32,13 @@ def link_visits(store: pd.DataFrame, visits: pd.DataFrame, method: Method, keep:
     rules as between days.
 
     Identical configurations are common (same phone model, same corporate image): "identical"
-    must not mean "same device". Each link row carries the visit's **anonymity set** (stored
-    devices whose fingerprint equals the visit's exactly). When the best match is not one device
-    — more than ``max_anonymity_set`` devices reach the best score, or share the best-matching
-    fingerprint exactly — linking **abstains**: decision "ambiguous", the visit starts its own
-    device id instead of being merged into one picked at random."""
+    must not mean "same device". Each link row carries the visit's **anonymity set**: the number
+    of identities (cookie UIDs, the visit's own included) among the stored fingerprints that equal
+    the visit's exactly. Linking **abstains** — decision "ambiguous", the visit starts its own
+    device id instead of being merged into one picked at random — when that set, or the number of
+    stored identities whose fingerprints reach the threshold, exceeds ``max_anonymity_set``:
+    the fingerprint does not single out one device. (A device that cleared its cookie counts as
+    two identities: the price of not merging lookalikes.)"""
     visits = visits.sort_values(["ts", "visit_id"]).reset_index(drop=True)
     stored = store[STORE_COLUMNS].sort_values(["ts", "visit_id"]).reset_index(drop=True)
     combined = pd.concat([stored.drop(columns="device_id"), visits.reindex(columns=STORE_COLUMNS[1:])],
@@ -51,22 +53,26 @@ def link_visits(store: pd.DataFrame, visits: pd.DataFrame, method: Method, keep:
     for rows in recent.values():
         while len(rows) > keep:
             in_store.discard(rows.popleft())
+    # identities (cookie UID; a visit without one is its own) per exact fingerprint among the
+    # stored rows: the anonymity set of a visit is that count with the visit's own identity
+    identity = pd.Series(combined["uid"]).where(combined["uid"].notna(), "visit:" + combined["visit_id"].astype(str))
+    ident_code, _ = pd.factorize(identity)
     md5 = table.md5_code
-    holders: dict[int, Counter] = {}  # fingerprint (md5 code) -> stored rows per device
+    holders: dict[int, Counter] = {}
 
     def enter(r: int) -> None:
         in_store.add(r)
-        holders.setdefault(int(md5[r]), Counter())[devices[r]] += 1
+        holders.setdefault(int(md5[r]), Counter())[int(ident_code[r])] += 1
 
     def leave(r: int) -> None:
         in_store.discard(r)
         held = holders[int(md5[r])]
-        held[devices[r]] -= 1
-        if held[devices[r]] <= 0:
-            del held[devices[r]]
+        held[int(ident_code[r])] -= 1
+        if held[int(ident_code[r])] <= 0:
+            del held[int(ident_code[r])]
 
-    for r in list(in_store):
-        holders.setdefault(int(md5[r]), Counter())[devices[r]] += 1
+    for r in in_store:
+        holders.setdefault(int(md5[r]), Counter())[int(ident_code[r])] += 1
     out, started, current_day, threshold = [], time.perf_counter(), None, method.linking_threshold
     for offset in range(len(visits)):
         row = len(stored) + offset
@@ -77,7 +83,8 @@ def link_visits(store: pd.DataFrame, visits: pd.DataFrame, method: Method, keep:
                 for r in recent.pop(device):
                     leave(r)
         decision, device, score, matched = "new device", None, float("nan"), None
-        anonymity = len(holders.get(int(md5[row]), ()))
+        held = holders.get(int(md5[row]), {})
+        anonymity = len(held) + (int(ident_code[row]) not in held)
         if in_store:
             candidates = np.fromiter(in_store, dtype=np.int64, count=len(in_store))
             scores = method.scores(table, candidates, np.full(len(candidates), row, dtype=np.int64))
@@ -86,8 +93,9 @@ def link_visits(store: pd.DataFrame, visits: pd.DataFrame, method: Method, keep:
             if best >= threshold:
                 tied = candidates[scores == best]
                 winner = int(tied[np.lexsort((-tied, -table.days[tied]))[0]])  # latest seen wins ties
-                contenders = {devices[r] for r in tied} | set(holders.get(int(md5[winner]), ()))
-                if len(contenders) > max_anonymity_set:
+                reaching = candidates[scores >= threshold]
+                contenders = len(np.unique(ident_code[reaching])) if len(reaching) > 1 else 1
+                if max(contenders, anonymity) > max_anonymity_set:
                     decision, matched = "ambiguous", visit_ids[winner]
                 else:
                     decision, device, matched = "matched", devices[winner], visit_ids[winner]

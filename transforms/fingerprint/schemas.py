@@ -33,6 +33,7 @@ CALIBRATION = DatasetSpec("fp_calibration", pa.schema([
     ("train_pairs_same", pa.int64()), ("train_pairs_diff", pa.int64()),
     ("link_threshold", pa.float64()),  # one-to-many linking: threshold where most visits link right
     ("link_accuracy", pa.float64()),  # ... and that share, linking the calibration window in time order
+    ("link_false_merge", pa.float64()),  # ... and the share merged into another UID's device there
     ("fit_window", pa.string()), ("calibration_window", pa.string()),
 ]), KEY)
 

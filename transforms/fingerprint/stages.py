@@ -172,7 +172,8 @@ def calibrate_and_evaluate(settings: FingerprintSettings, ds: str) -> str:
             m.seed = settings.fp_seed
     started = time.perf_counter()
     calibration = evaluation.fit_and_calibrate(tables["fit"], tables["calibration"], methods,
-                                               settings.fp_max_different_pairs, settings.fp_seed)
+                                               settings.fp_max_different_pairs, settings.fp_seed,
+                                               settings.fp_gate_max_false_merge)
     log.info("fit + calibration in %.1fs:\n%s", time.perf_counter() - started, calibration.to_string())
     started = time.perf_counter()
     result = evaluation.evaluate(tables["test"], methods)

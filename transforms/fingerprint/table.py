@@ -74,6 +74,10 @@ class VisitTable:
         ts = pd.to_datetime(visits["ts"], utc=True, format="ISO8601")
         self.days = (ts - pd.Timestamp("1970-01-01", tz="UTC")).dt.total_seconds().to_numpy() / 86400.0
         self.uid = visits["uid"].to_numpy(dtype=object) if "uid" in visits else np.array([None] * self.n, dtype=object)
+        # identity for one-to-many linking figures: the generator's truth when every visit has one
+        # (a cleared cookie splits a device into several UIDs), else the cookie UID
+        truth = visits["truth_device"] if "truth_device" in visits else None
+        self.identity = truth.to_numpy(dtype=object) if truth is not None and self.n and truth.notna().all() else self.uid
         # derived attributes
         screens = [attrs.parse_screen(v) for v in self.values["screen"]] + [None]
         screen = self.codes["screen"]
