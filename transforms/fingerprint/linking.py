@@ -36,7 +36,8 @@ def link_visits(store: pd.DataFrame, visits: pd.DataFrame, method: Method, keep:
     of identities (cookie UIDs, the visit's own included) among the stored fingerprints that equal
     the visit's exactly. Linking **abstains** — decision "ambiguous", the visit starts its own
     device id instead of being merged into one picked at random — when that set, or the number of
-    stored identities whose fingerprints reach the threshold, exceeds ``max_anonymity_set``:
+    stored identities whose fingerprints score as well as the best one (within the method's
+    ``tie_margin``), exceeds ``max_anonymity_set``:
     the fingerprint does not single out one device. (A device that cleared its cookie counts as
     two identities: the price of not merging lookalikes.)"""
     visits = visits.sort_values(["ts", "visit_id"]).reset_index(drop=True)
@@ -93,7 +94,7 @@ def link_visits(store: pd.DataFrame, visits: pd.DataFrame, method: Method, keep:
             if best >= threshold:
                 tied = candidates[scores == best]
                 winner = int(tied[np.lexsort((-tied, -table.days[tied]))[0]])  # latest seen wins ties
-                reaching = candidates[scores >= threshold]
+                reaching = candidates[scores >= max(threshold, best - method.tie_margin)]
                 contenders = len(np.unique(ident_code[reaching])) if len(reaching) > 1 else 1
                 if max(contenders, anonymity) > max_anonymity_set:
                     decision, matched = "ambiguous", visit_ids[winner]

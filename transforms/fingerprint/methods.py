@@ -28,6 +28,7 @@ class Method(ABC):
     default_threshold = 0.0
     calibrated = True  # threshold chosen on the training window
     score_grid: np.ndarray = np.linspace(0, 1, 1001)  # candidate thresholds for calibration
+    tie_margin = 0.0  # linking: stored identities scoring within this of the best one are indistinguishable
 
     def __init__(self, threshold: float | None = None):
         self.threshold = self.default_threshold if threshold is None else threshold
@@ -145,6 +146,7 @@ class Ssdeep(Method):
 
     name, default_threshold = "ssdeep", 67.0
     score_grid = np.arange(0, 102, dtype=float)
+    tie_margin = 5.0  # on 2,000 real distinct browsers: false merges 13.2 % at 0, 1.9 % at 6 (ssdeep 90)
 
     def scores(self, table, i, j):
         return table.fuzzy_scores(i, j)
@@ -156,6 +158,7 @@ class InformativeSsdeep(Method):
 
     name, default_threshold = "ssdeep_info", 67.0
     score_grid = np.arange(0, 102, dtype=float)
+    tie_margin = 5.0
 
     def scores(self, table, i, j):
         return table.fuzzy_scores(i, j, kind="informative")
@@ -206,6 +209,7 @@ class HybridLinker(Method):
     ssdeep score and the time gap, combined by gradient-boosted trees learned on the fit window."""
 
     name, default_threshold = "hybrid", 0.5
+    tie_margin = 0.05
     # probabilities of rare-class pairs are small: resolve the low end finely
     score_grid = np.unique(np.concatenate([np.linspace(0, 1, 1001), np.logspace(-6, 0, 301)]))
 
