@@ -11,7 +11,7 @@ from transforms.fingerprint.linking import STORE_COLUMNS, link_visits
 from transforms.fingerprint.methods import Ssdeep, prepare_records
 from transforms.fingerprint.user_agents import load_records, to_attributes, to_visits
 
-EXCERPT = Path(__file__).parent / "data" / "user_agents_excerpt.jsonl.gz"
+EXCERPT = Path(__file__).parents[2] / "transforms" / "fingerprint" / "data" / "user_agents_excerpt.jsonl.gz"
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ situation of many real deployments.
 
 ``to_visits`` makes each record one visit of its own device (``truth_device`` = the record), so
 any match among them is a false merge. ``load_records`` reads the package's JSON array, its
-gzip, or our gzipped JSON Lines excerpt (``tests/fingerprint/data/user_agents_excerpt.jsonl.gz``).
+gzip, or our gzipped JSON Lines excerpt (``transforms/fingerprint/data/user_agents_excerpt.jsonl.gz``, :data:`EXCERPT`).
 """
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pandas as pd
 
+EXCERPT = Path(__file__).parent / "data" / "user_agents_excerpt.jsonl.gz"  # 2,000 records, see data/README.md
 LICENCE = "BSD-2-Clause, Copyright 2018-present Intoli, LLC (npm package user-agents)"
 
 
