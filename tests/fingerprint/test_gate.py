@@ -26,7 +26,8 @@ def _read_report(settings):
 
 
 def test_a_failed_floor_keeps_the_fallback_and_the_report_says_why(fp_settings, imported):
-    settings = with_settings(fp_settings, fp_max_different_pairs=20_000, fp_gate_min_link_accuracy=1.01)
+    settings = with_settings(fp_settings, fp_max_different_pairs=20_000, fp_gate_min_link_accuracy=1.01,
+                             fp_gate_link_visits=400)
     stages.import_history(settings, "2015-06-17", str(imported))
     stages.check_import(settings, "2015-06-17")
     version = stages.calibrate_and_evaluate(settings, "2015-06-17")
@@ -43,7 +44,7 @@ def test_a_failed_floor_keeps_the_fallback_and_the_report_says_why(fp_settings, 
     assert "REFUSED" in report and "floor 1.01" in report
     assert "One-to-many linking of the test window" in report and "Attribute coverage" in report
     # with floors the candidate meets, it is promoted and takes over linking
-    settings = with_settings(settings, fp_gate_min_link_accuracy=0.5, fp_gate_max_false_merge=0.05)
+    settings = with_settings(settings, fp_gate_min_link_accuracy=0.5, fp_gate_max_false_merge=0.2)
     gate = stages.promotion_gate(settings, "2015-06-17", version)
     assert gate["promoted"], gate["reason"]
     assert stages.current_linker(settings).name == "hybrid"
