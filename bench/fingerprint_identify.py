@@ -5,6 +5,11 @@ hashed with ssdeep. Queries: later visits of stored devices and visits of unseen
 Prints index p50/p99 latency, brute force (ssdeep.compare over every stored hash) on a few
 queries for the ratio, answers equality, and the index's memory.
 Usage: python bench/fingerprint_identify.py [--stored 1000000] [--queries 300] [--brute 5]
+       [--data FILE.{jsonl,csv,parquet} | --generator modern] [--representation canonical|informative]
+With ``--data`` the stored fingerprints come from a file of visits (the ingest's formats; each
+visit also seen from other networks until ``--stored`` is reached); ``--generator modern`` uses
+the modern generator. ``--representation informative`` hashes the informative strings
+(present attributes weighted by their entropy in the stored visits) instead of the paper's.
 """
 import argparse
 import os
@@ -30,12 +35,40 @@ def main() -> None:
     parser.add_argument("--stored", type=int, default=1_000_000)
     parser.add_argument("--queries", type=int, default=300)
     parser.add_argument("--brute", type=int, default=5)
+    parser.add_argument("--data", default="", help="visits file (JSONL/CSV/Parquet) instead of the generator")
+    parser.add_argument("--generator", default="classic", choices=["classic", "modern"])
+    parser.add_argument("--representation", default="canonical", choices=["canonical", "informative"])
     args = parser.parse_args()
     rng = random.Random(1)
     started = time.perf_counter()
     devices = max(args.stored // 8, 1000)
-    visits = HistoryGenerator(GeneratorConfig(seed=21, devices=devices, days=720, start=date(2013, 7, 1))).visits()
+    if args.data:
+        from pathlib import Path
+
+        from transforms.common.quarantine import Quarantine
+        from transforms.fingerprint.ingest import read_records
+
+        quarantine = Quarantine("bench")
+        visits = [{k: v for k, v in r.items() if k != "_source"} for r in read_records(Path(args.data), quarantine)]
+        print(f"read {len(visits):,} visits from {args.data} ({len(quarantine)} quarantined)")
+    elif args.generator == "modern":
+        from transforms.fingerprint.generator import ModernGenerator
+
+        visits = ModernGenerator(GeneratorConfig(seed=21, devices=devices, days=720, start=date(2013, 7, 1))).visits()
+    else:
+        visits = HistoryGenerator(GeneratorConfig(seed=21, devices=devices, days=720, start=date(2013, 7, 1))).visits()
     held_out, visits = visits[-args.queries:], visits[:-args.queries]
+    global _canonical
+    if args.representation == "informative":
+        import pandas as pd
+
+        from transforms.fingerprint.informative import EntropyWeights, informative_string
+
+        frame = pd.DataFrame([{n: normalise(n, v.get(n)) for n in ATTRIBUTES} for v in visits])
+        codes = {n: pd.factorize(frame[n], use_na_sentinel=True)[0] for n in ATTRIBUTES}
+        weights = EntropyWeights.from_codes(codes)
+        print("entropy weights (bits, copies):", {n: (round(weights.bits[n], 2), weights.copies(n)) for n in ATTRIBUTES if weights.bits[n]})
+        _canonical = lambda visit: informative_string({n: normalise(n, visit.get(n)) for n in ATTRIBUTES}, weights) or "-"
     texts = []
     while len(texts) < args.stored:
         for visit in visits:

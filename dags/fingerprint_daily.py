@@ -11,8 +11,8 @@ For the run's date `ds` (logical date, or the `ds` param):
 1. **ingest_visits**: `$TRACKSCOPE_FP_INPUT_DIR/visits-<ds>.{jsonl,csv,parquet}` → `fp_visits/ds=<ds>`;
    malformed, non-UTF-8, out-of-day, attribute-less and duplicate visits go to
    `quarantine_fp_visits`, over-long attribute values are capped (the row names them).
-2. **check_ingest**: attribute coverage (≥ `fp_min_attributes` per visit, UA/screen/time zone
-   present for 90%), unique visit ids, valid ssdeep hashes.
+2. **check_ingest**: ≥ `fp_min_attributes` of the collected attributes (`fp_attributes`) per
+   visit, unique visit ids, valid ssdeep hashes; per-attribute coverage is recorded, not required.
 3. **link_visits**: each visit → a device id with its score, or a new device, against the
    device store of the previous day (`fp_device_store`), using the promoted `fp_linker`
    (ssdeep at `fp_fallback_threshold` before the first promotion) → `fp_links/ds=<ds>`.

@@ -17,7 +17,10 @@ def test_import_nightly_and_daily_dags_succeed(fp_settings, tmp_path):
         if path.name <= "visits-2015-06-17.jsonl":
             (history / path.name).symlink_to(path)
     trackscope = {k: v for k, v in os.environ.items() if k.startswith("TRACKSCOPE_")}
-    trackscope.update(TRACKSCOPE_FP_INPUT_DIR=str(tmp_path / "input"), TRACKSCOPE_FP_MAX_DIFFERENT_PAIRS="20000")
+    # the gate's absolute floors are tested in test_gate.py; 350 devices are too few for the defaults
+    trackscope.update(TRACKSCOPE_FP_INPUT_DIR=str(tmp_path / "input"), TRACKSCOPE_FP_MAX_DIFFERENT_PAIRS="20000",
+                      TRACKSCOPE_FP_GATE_MIN_LINK_ACCURACY="0.5", TRACKSCOPE_FP_GATE_MAX_FALSE_MERGE="0.2",
+                      TRACKSCOPE_FP_GATE_LINK_VISITS="400")
     env = airflow_env(tmp_path / "airflow", **trackscope)
     migrate(env)
 
@@ -32,7 +35,7 @@ def test_import_nightly_and_daily_dags_succeed(fp_settings, tmp_path):
 
     lake = fp_settings.lake
     evaluation = lake.read_partition(schemas.EVALUATION, "2015-06-17")
-    assert set(evaluation["method"]) == {"fybrid", "openam50", "openam30", "eckersley", "yiks", "ssdeep", "hybrid"}
+    assert set(evaluation["method"]) == {"fybrid", "openam50", "openam30", "eckersley", "yiks", "ssdeep", "ssdeep_info", "hybrid"}
     assert lake.exists(lake.current_dir("reports/fingerprint/ds=2015-06-17") + "/tp_rate_by_gap.png")
     links = lake.read_partition(schemas.LINKS, "2015-06-20")
     assert len(links) == len(lake.read_partition(schemas.VISITS, "2015-06-20")) > 0

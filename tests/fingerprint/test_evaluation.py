@@ -109,3 +109,18 @@ def test_fixed_threshold_methods_keep_their_rule():
     frame = prepare_records([{"uid": u, "ts": "2014-01-01T00:00:00+00:00", "screen": "1x1x1"} for u in "aab"])
     counts = ev.count_pairs(VisitTable(frame), [Constant(), Ssdeep()])
     assert counts["constant"].rates(counts["constant"].index_of(0.5))["tp_rate"] == 1.0
+
+
+def test_linking_metrics_on_known_links():
+    links = pd.DataFrame({
+        "visit_id": ["a1", "b1", "a2", "c1", "b2", "d1"],
+        "ts": pd.date_range("2014-01-01", periods=6, freq="D", tz="UTC"),
+        "decision": ["new device", "new device", "matched", "matched", "ambiguous", "ambiguous"],
+        "matched_visit_id": [None, None, "a1", "b1", "b1", "a1"]})
+    labels = {"a1": "A", "a2": "A", "b1": "B", "b2": "B", "c1": "C", "d1": "D"}
+    m = ev.linking_metrics(links, labels)
+    # a1, b1 new (right); a2 returning matched to A (right); c1 merged into B (false merge);
+    # b2 returning but abstained (wrong); d1 new and abstained (right)
+    assert (m["visits"], m["returning"], m["returning_right"], m["first"], m["first_right"]) == (6, 2, 1, 4, 3)
+    assert m["false_merges"] == 1 and m["false_merge_rate"] == 1 / 6 and m["link_accuracy"] == 4 / 6
+    assert m["ambiguous"] == 2 and m["returning_linked"] == 0.5

@@ -1,6 +1,6 @@
 """The synthetic histories have the properties the evaluation relies on."""
 from collections import defaultdict
-from datetime import date
+from datetime import date, timedelta
 
 import pandas as pd
 
@@ -60,3 +60,40 @@ def test_daily_files_and_damage(tmp_path, history):
     before = len(paths[-1].read_bytes().splitlines())
     add_bad_lines(paths[-1])
     assert len(paths[-1].read_bytes().splitlines()) == before + 5
+
+
+def test_modern_generator_has_real_world_shape():
+    from collections import Counter
+
+    from transforms.fingerprint.generator import ModernGenerator, age_user_agent
+
+    config = GeneratorConfig(seed=5, devices=1500, days=540, start=date(2023, 1, 1))
+    visits = ModernGenerator(config).visits()
+    assert visits == ModernGenerator(config).visits()  # seeded
+    first = {}
+    for v in visits:
+        first.setdefault(v["truth_device"], v)
+    # heavy-tailed popularity: many devices share one configuration exactly
+    configs = Counter((v.get("http_user_agent"), v.get("screen"), v.get("accept_language")) for v in first.values())
+    sizes = sorted(configs.values(), reverse=True)
+    assert sizes[0] >= 20 and sum(s for s in sizes if s > 1) > 0.4 * len(first) and sum(s == 1 for s in sizes) > 50
+    # sparse attribute sets: never 20, scripts blocked on some devices, fonts rare
+    present = [sum(1 for k in ATTRIBUTES if v.get(k)) for v in visits]
+    assert max(present) <= 12 and min(present) <= 4
+    assert 0.05 < sum(bool(v.get("fonts")) for v in visits) / len(visits) < 0.4
+    assert sum("timezone" not in v for v in visits) / len(visits) > 0.08
+    # release cadence: versions go up on returning devices, never down; Safari/iOS by years
+    last, bumps = {}, 0
+    for v in visits:
+        family, version, _ = parse_user_agent(v.get("http_user_agent"))
+        before = last.get(v["truth_device"])
+        if before and before[0] == family and version >= 0 and before[1] >= 0:
+            assert version >= before[1]
+            bumps += version > before[1]
+        if version >= 0:
+            last[v["truth_device"]] = (family, version)
+    assert bumps >= 50
+    ios = "Mozilla/5.0 (iPhone; CPU iPhone OS 18_7 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/26.0 Mobile/15E148 Safari/604.1"
+    assert "OS 17_7" in age_user_agent(ios, date(2024, 10, 1), date(2025, 10, 1)) and "Version/25" in age_user_agent(ios, date(2024, 10, 1), date(2025, 10, 1))
+    chrome = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36"
+    assert "Chrome/121." in age_user_agent(chrome, date(2025, 1, 1), date(2025, 1, 1) + timedelta(days=84))

@@ -67,3 +67,26 @@ def test_coverage_checkpoint_fails_on_sparse_visits(fp_settings, history):
     stages.ingest_visits(fp_settings, day)
     with pytest.raises(CheckpointFailed, match="n_attributes"):
         stages.check_ingest(fp_settings, day)
+
+
+def test_a_deployment_collecting_few_attributes_is_linked_and_its_coverage_reported(fp_settings, history):
+    """Real collections often have UA, screen and language only (no fonts, IP, time zone): no
+    checkpoint may require an attribute; the coverage says what is there."""
+    day, visits = _one_day(history)
+    sparse = [{"uid": v["uid"], "ts": v["ts"], "http_user_agent": v.get("http_user_agent"), "screen": "414 × 896",
+               "accept_language": v.get("accept_language"), "fonts": "Arial"} for v in visits]
+    write_daily_files(sparse, __import__("pathlib").Path(fp_settings.fp_input_dir))
+    settings = with_settings(fp_settings, fp_attributes="http_user_agent,screen,accept_language")
+    stages.ingest_visits(settings, day)
+    stages.check_ingest(settings, day)  # no time zone anywhere, and that is fine
+    stored = settings.lake.read_partition(schemas.VISITS, day)
+    assert stored["fonts"].isna().all()  # not collected by this deployment: ignored
+    assert (stored["screen"] == "414x896").all() and (stored["n_attributes"] <= 3).all()
+    coverage = pd.DataFrame(settings.lake.read_json(stages._coverage_path(day))["rows"]).set_index("attribute")
+    assert coverage.loc["screen", "share"] == 1.0 and coverage.loc["timezone", "share"] == 0.0
+    assert coverage["collected"].sum() == 3 and not coverage.loc["timezone", "collected"]
+
+
+def test_unknown_attribute_names_in_the_setting_are_refused(fp_settings):
+    with pytest.raises(ValueError, match="unknown attribute"):
+        with_settings(fp_settings, fp_attributes="http_user_agent,screen_resolution").collected

@@ -21,7 +21,7 @@ from transforms.fingerprint.table import VisitTable, all_pairs
 
 log = logging.getLogger(__name__)
 BUCKET_EDGES = [0, 1, 7, 14, 21, 28, 35, 42, 49, 56]  # days; the last bucket is [56, ∞) (paper: 56–411)
-LINKABLE = ("ssdeep", "hybrid")  # methods whose linking threshold is calibrated (the linker, its fallback)
+LINKABLE = ("ssdeep", "ssdeep_info", "hybrid")  # methods whose linking threshold is calibrated (the linker, its fallback)
 BUCKETS = [f"[{a},{b})" for a, b in zip(BUCKET_EDGES, BUCKET_EDGES[1:])] + ["[56,411]"]
 
 
@@ -99,8 +99,9 @@ class Counts:
 
 @dataclass
 class BestEarlier:
-    """Per visit, the best score among earlier visits of the same UID and of other UIDs: what
-    linking the window's visits in time order against everything seen before would meet."""
+    """Per visit, the best score among earlier visits of the same identity and of other ones: what
+    linking the window's visits in time order against everything seen before would meet.
+    Identity: ``table.identity`` (the generator's truth where known, else the cookie UID)."""
 
     same: np.ndarray
     other: np.ndarray
@@ -108,7 +109,7 @@ class BestEarlier:
 
     @classmethod
     def empty(cls, table: VisitTable) -> "BestEarlier":
-        return cls(np.full(table.n, -np.inf), np.full(table.n, -np.inf), pd.notna(table.uid))
+        return cls(np.full(table.n, -np.inf), np.full(table.n, -np.inf), pd.notna(table.identity))
 
     def add(self, table: VisitTable, i: np.ndarray, j: np.ndarray, scores: np.ndarray, same: np.ndarray) -> None:
         j_later = (table.days[j] > table.days[i]) | ((table.days[j] == table.days[i]) & (j > i))
@@ -126,6 +127,20 @@ class BestEarlier:
         matched_right = len(wins) - np.searchsorted(np.sort(wins), grid, side="left")  # wins >= t
         new_right = np.searchsorted(np.sort(self.other[first]), grid, side="left")  # other < t
         return (matched_right + new_right) / max(int(self.labelled.sum()), 1)
+
+    def false_merges(self, grid: np.ndarray) -> np.ndarray:
+        """Share of labelled visits whose best earlier match is another UID's visit reaching the
+        threshold (linked into another device) at each threshold."""
+        merged = np.sort(self.other[self.labelled & (self.other >= self.same)])
+        return (len(merged) - np.searchsorted(merged, grid, side="left")) / max(int(self.labelled.sum()), 1)
+
+    def choose(self, grid: np.ndarray, max_false_merge: float) -> tuple[int, float, float]:
+        """(grid position, accuracy, false-merge rate) of the linking threshold: the most accurate
+        one whose false-merge rate stays within ``max_false_merge`` (the highest threshold if none does)."""
+        accuracy, merges = self.accuracy(grid), self.false_merges(grid)
+        allowed = merges <= max_false_merge
+        k = int(np.argmax(np.where(allowed, accuracy, -1.0))) if allowed.any() else len(grid) - 1
+        return k, float(accuracy[k]), float(merges[k])
 
 
 def count_pairs(table: VisitTable, methods: list[Method], chunk: int = 1_000_000, grids: dict | None = None,
@@ -147,7 +162,8 @@ def count_pairs(table: VisitTable, methods: list[Method], chunk: int = 1_000_000
             scores = m.scores(table, i, j)
             counts[m.name].add(scores, same, bucket)
             if counts[m.name].linking is not None:
-                counts[m.name].linking.add(table, i, j, scores, same)
+                identity = same if table.identity is table.uid else table.identity[i] == table.identity[j]
+                counts[m.name].linking.add(table, i, j, scores, identity)
             timing[m.name] += time.perf_counter() - t0
         done += len(i)
         log.info("scored %d pairs%s (%.0f pairs/s)", done, f" of shard {shard + 1}/{shards}" if shards > 1 else "",
@@ -157,9 +173,10 @@ def count_pairs(table: VisitTable, methods: list[Method], chunk: int = 1_000_000
 
 
 def training_pairs(table: VisitTable, max_different: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """All same-UID pairs plus a uniform sample of different-UID pairs (for fitting the hybrid)."""
+    """All same-identity pairs plus a uniform sample of different-identity pairs (for fitting the
+    hybrid). Identity: the generator's truth where known, else the cookie UID."""
     rng = np.random.default_rng(seed)
-    uid = pd.Series(table.uid)
+    uid = pd.Series(table.identity)
     same_i, same_j = [], []
     for _, rows in uid[uid.notna()].groupby(uid[uid.notna()]).groups.items():
         rows = np.asarray(rows)
@@ -169,7 +186,7 @@ def training_pairs(table: VisitTable, max_different: int, seed: int) -> tuple[np
             same_j.append(rows[b])
     i = rng.integers(0, table.n, size=max_different * 2)
     j = rng.integers(0, table.n, size=max_different * 2)
-    keep = (i != j) & ~same_uid(table, i, j)
+    keep = (i != j) & ~(pd.Series(table.identity[i]).to_numpy() == pd.Series(table.identity[j]).to_numpy())
     i, j = i[keep][:max_different], j[keep][:max_different]
     si = np.concatenate(same_i) if same_i else np.zeros(0, np.int64)
     sj = np.concatenate(same_j) if same_j else np.zeros(0, np.int64)
@@ -178,7 +195,7 @@ def training_pairs(table: VisitTable, max_different: int, seed: int) -> tuple[np
 
 
 def fit_and_calibrate(fit: VisitTable, calibration: VisitTable, methods: list[Method],
-                      max_different: int = 200_000, seed: int = 0) -> pd.DataFrame:
+                      max_different: int = 200_000, seed: int = 0, max_false_merge: float = 0.01) -> pd.DataFrame:
     """Fit learned methods on the fit window, then set every calibrated method's threshold on the
     (later, disjoint) calibration window, so that thresholds are not tuned on fitted pairs."""
     for m in methods:
@@ -194,16 +211,17 @@ def fit_and_calibrate(fit: VisitTable, calibration: VisitTable, methods: list[Me
         if m.calibrated:
             m.threshold = best
         at = c.rates(c.index_of(m.threshold))
-        link_threshold = link_accuracy = np.nan
-        if c.linking is not None:  # one-to-many: the best-scoring earlier visit must be the right one
-            accuracy = c.linking.accuracy(c.grid)
-            k = int(np.argmax(accuracy))
-            m.link_threshold, link_threshold, link_accuracy = float(c.grid[k]), float(c.grid[k]), float(accuracy[k])
+        link_threshold = link_accuracy = link_false_merge = np.nan
+        if c.linking is not None:  # one-to-many: the best-scoring earlier visit must be the right one,
+            # and few visits may be merged into another device (the gate's ceiling)
+            k, link_accuracy, link_false_merge = c.linking.choose(c.grid, max_false_merge)
+            m.link_threshold = link_threshold = float(c.grid[k])
         rows.append({"method": m.name, "threshold": m.threshold, "calibrated": m.calibrated,
                      "best_threshold": best, "best_fp_plus_fn": error,
                      "fp_plus_fn_at_threshold": (1 - at["tp_rate"]) + (1 - at["tn_rate"]),
                      "train_pairs_same": at["n_same"], "train_pairs_diff": at["n_diff"],
-                     "link_threshold": link_threshold, "link_accuracy": link_accuracy})
+                     "link_threshold": link_threshold, "link_accuracy": link_accuracy,
+                     "link_false_merge": link_false_merge})
     return pd.DataFrame(rows)
 
 
@@ -291,3 +309,47 @@ def plot_tp_rate(evaluation: pd.DataFrame, path: str) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def linking_metrics(links: pd.DataFrame, labels: dict) -> dict:
+    """One-to-many linking judged against true identities (``labels``: visit_id → device, the
+    generator's truth or the cookie UID; store visits from earlier days may be included).
+
+    Visits are taken in time order. A returning visit (its identity seen before) is right when
+    it was matched to a visit of the same identity; a first visit is right when it was not
+    matched (new device, or abstained as "ambiguous"). A **false merge** is a visit matched to
+    another identity's visit; the false-merge rate is per labelled visit (on data where every
+    record is a distinct device, that is the share of devices merged into another)."""
+    ordered = links.sort_values(["ts", "visit_id"]) if "ts" in links else links
+    seen: set = set()
+    counts = dict(visits=0, returning=0, returning_right=0, first=0, first_right=0, false_merges=0, ambiguous=0)
+    for visit, decision, matched in zip(ordered["visit_id"], ordered["decision"], ordered["matched_visit_id"]):
+        label = labels.get(visit)
+        if label is None or (isinstance(label, float) and np.isnan(label)):
+            continue
+        counts["visits"] += 1
+        other = labels.get(matched) if decision == "matched" else None
+        counts["ambiguous"] += decision == "ambiguous"
+        if decision == "matched" and other is not None and other != label:
+            counts["false_merges"] += 1
+        if label in seen:
+            counts["returning"] += 1
+            counts["returning_right"] += decision == "matched" and other == label
+        else:
+            counts["first"] += 1
+            counts["first_right"] += decision != "matched"
+        seen.add(label)
+    n = max(counts["visits"], 1)
+    return {**counts,
+            "link_accuracy": (counts["returning_right"] + counts["first_right"]) / n,
+            "returning_linked": counts["returning_right"] / counts["returning"] if counts["returning"] else float("nan"),
+            "new_detected": counts["first_right"] / counts["first"] if counts["first"] else float("nan"),
+            "false_merge_rate": counts["false_merges"] / n, "ambiguous_rate": counts["ambiguous"] / n}
+
+
+def truth_labels(visits: pd.DataFrame) -> tuple[dict, str]:
+    """visit_id → identity: the generator's ``truth_device`` when every visit has one (cookie
+    clearing makes UIDs split a device), else the cookie UID (the paper's ground truth)."""
+    if "truth_device" in visits and visits["truth_device"].notna().all() and len(visits):
+        return dict(zip(visits["visit_id"], visits["truth_device"])), "truth_device"
+    return dict(zip(visits["visit_id"], visits["uid"])), "uid"

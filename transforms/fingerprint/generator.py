@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import math
 import random
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
@@ -226,6 +227,138 @@ class HistoryGenerator:
         return out
 
 
+_CHROMIUM = re.compile(r"\b(Chrome|CriOS|Edg|EdgiOS|EdgA|OPR|Firefox|FxiOS|GSA|SamsungBrowser)/(\d+)")
+_IOS = re.compile(r"\b(iPhone OS|CPU OS) (\d+)_")
+_SAFARI_VERSION = re.compile(r"\bVersion/(\d+)")
+RELEASE_DAYS = {"Chrome": 28, "CriOS": 28, "Edg": 28, "EdgiOS": 28, "EdgA": 28, "OPR": 28, "Firefox": 28,
+                "FxiOS": 28, "GSA": 7, "SamsungBrowser": 56}  # majors per period; Safari/iOS: yearly (September)
+LANGUAGE_ZONES = {"en-US": ("us", [300, 360, 420, 480]), "en-GB": ("eu", [0]), "de": ("eu", [-60]), "fr": ("eu", [-60]),
+                  "ja": (None, [-540]), "es": ("eu", [-60]), "en-CA": ("us", [300, 480]), "pt-BR": (None, [180]),
+                  "en-AU": (None, [-600]), "it": ("eu", [-60]), "nl": ("eu", [-60])}
+HTTP_ONLY = ("http_user_agent", "accept_language", "accept", "accept_encoding")
+
+
+def _septembers_between(earlier: date, later: date) -> int:
+    return sum(1 for year in range(earlier.year, later.year + 1)
+               if earlier < date(year, 9, 15) <= later)
+
+
+def age_user_agent(ua: str, lagged_day: date, end: date) -> str:
+    """The UA as it read on ``lagged_day`` if ``ua`` is what the browser reports on ``end``:
+    Chromium/Firefox majors every 4 weeks (GSA weekly, Samsung every 8), Safari and iOS yearly."""
+    days_back = max((end - lagged_day).days, 0)
+    years_back = _septembers_between(lagged_day, end)
+
+    def chromium(m: re.Match) -> str:
+        return f"{m.group(1)}/{max(int(m.group(2)) - days_back // RELEASE_DAYS[m.group(1)], 1)}"
+
+    aged = _CHROMIUM.sub(chromium, ua)
+    if "iPhone" in aged or "iPad" in aged:
+        aged = _IOS.sub(lambda m: f"{m.group(1)} {max(int(m.group(2)) - years_back, 9)}_", aged)
+    if ("iPhone" in aged or "iPad" in aged or "Macintosh" in aged) and not _CHROMIUM.search(aged):
+        aged = _SAFARI_VERSION.sub(lambda m: f"Version/{max(int(m.group(1)) - years_back, 9)}", aged)
+    return aged
+
+
+class ModernGenerator:
+    """Histories with the shape of today's web (issue 14), for tests, the demo and the figures
+    marked "generated":
+
+    * configurations are drawn from **real browser records** (the shipped ``user-agents``
+      excerpt) by their observed popularity ``weight``: heavy-tailed, many devices share one
+      configuration exactly (same phone model, same everything);
+    * **sparse attributes**: the deployment collects UA, screen, language, plugin count, time zone,
+      global IP, Accept/Accept-Encoding, pixel ratio and touch, fonts only on 30 % of desktops;
+      10 % of devices block scripts (HTTP headers only); 2 % of attributes missing per visit;
+    * **real release cadence**: Chromium and Firefox majors every 4 weeks, the Google app weekly,
+      Samsung Internet every 8 weeks, Safari and iOS every September; each device 0–21 days late;
+      the record's versions are those at the end of the history, earlier visits read older ones;
+    * returns, heavy-tailed gaps and cookie clearing as in :class:`HistoryGenerator`; home IPs
+      change every ~25 days, mobile ones on half of the visits.
+    """
+
+    def __init__(self, config: GeneratorConfig = GeneratorConfig(), records: list[dict] | None = None):
+        from transforms.fingerprint.user_agents import EXCERPT, load_records
+
+        self.config = config
+        self.rng = random.Random(config.seed)
+        self.records = records if records is not None else load_records(EXCERPT)
+        self.weights = [float(r.get("weight") or 1e-6) for r in self.records]
+        self.end = config.start + timedelta(days=config.days)
+        self.uid_counter = 0
+
+    def _uid(self) -> str:
+        self.uid_counter += 1
+        return f"m{self.config.seed:03d}-{self.uid_counter:07d}"
+
+    def _ip(self) -> str:
+        r = self.rng
+        return f"{r.randint(1, 223)}.{r.randrange(256)}.{r.randrange(256)}.{r.randint(1, 254)}"
+
+    def _device(self, number: int) -> dict:
+        r = self.rng
+        record = r.choices(self.records, weights=self.weights)[0]
+        mobile = record.get("deviceCategory") in ("mobile", "tablet")
+        language = record.get("language") or "en-US"
+        rule, offsets = LANGUAGE_ZONES.get(language, LANGUAGE_ZONES.get(language.split("-")[0], (None, [0])))
+        return {"id": f"m{self.config.seed:03d}-{number:06d}", "record": record, "mobile": mobile,
+                "lag": r.randint(0, 21), "uid": self._uid(), "ip": self._ip(), "rule": rule,
+                "offset": r.choice(offsets), "scripts": r.random() >= 0.1,
+                "fonts": sorted(r.sample(FONT_POOL, r.randint(20, 60))) if not mobile and r.random() < 0.3 else None,
+                "screen": f"{record['screenWidth']}x{record['screenHeight']}"}
+
+    def _visit(self, device: dict, when: datetime) -> dict:
+        r, record, day = self.rng, device["record"], when.date()
+        ua = age_user_agent(record["userAgent"], day - timedelta(days=device["lag"]), self.end)
+        offset = device["offset"] - (60 if _dst_active(device["rule"], day) else 0)
+        attributes = {
+            "js_user_agent": ua, "http_user_agent": ua, "screen": device["screen"],
+            "accept_language": record.get("language"), "plugins": f"{record.get('pluginsLength', 0)} plugins",
+            "timezone": str(offset), "global_ip": device["ip"],
+            "accept": "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8",
+            "accept_encoding": "gzip, deflate, br" + (", zstd" if "Chrome" in ua else ""),
+            "device_pixel_ratio": "3" if device["mobile"] else r.choice(["1", "1", "2"]) if "dpr" not in device else device["dpr"],
+            "touch": str(device["mobile"]).lower(),
+            "fonts": ",".join(device["fonts"]) if device["fonts"] else None,
+        }
+        device.setdefault("dpr", attributes["device_pixel_ratio"])
+        attributes["device_pixel_ratio"] = device["dpr"]
+        if not device["scripts"]:
+            attributes = {k: v for k, v in attributes.items() if k in HTTP_ONLY}
+        attributes = {k: v for k, v in attributes.items() if v is not None and r.random() >= 0.02}
+        return {"uid": device["uid"], "ts": when.replace(microsecond=0).isoformat(), "truth_device": device["id"],
+                **attributes}
+
+    def _evolve(self, device: dict, gap_days: float) -> None:
+        r = self.rng
+        if (device["mobile"] and r.random() < 0.5) or r.random() < 1 - math.exp(-gap_days / 25):
+            device["ip"] = self._ip()
+        if device["fonts"] is not None and r.random() < 1 - math.exp(-gap_days / 150):
+            device["fonts"] = sorted(set(device["fonts"]) | {r.choice(FONT_POOL)})
+        if r.random() < self.config.cookie_clear_rate:
+            device["uid"] = self._uid()
+
+    def visits(self) -> list[dict]:
+        c, r = self.config, self.rng
+        start = datetime(c.start.year, c.start.month, c.start.day, tzinfo=timezone.utc)
+        out = []
+        for number in range(c.devices):
+            device = self._device(number)
+            when = start + timedelta(seconds=r.randrange(c.days * 86400))
+            out.append(self._visit(device, when))
+            if r.random() >= c.return_rate:
+                continue
+            for _ in range(max(1, int(r.expovariate(1 / c.mean_returns)))):
+                gap_days = r.choice([r.expovariate(1 / 0.3), r.expovariate(1 / 5), r.expovariate(1 / 40), r.uniform(60, 300)])
+                when = when + timedelta(days=gap_days, seconds=r.randrange(3600))
+                if (when - start).days >= c.days:
+                    break
+                self._evolve(device, gap_days)
+                out.append(self._visit(device, when))
+        out.sort(key=lambda v: v["ts"])
+        return out
+
+
 def write_daily_files(visits: list[dict], directory: Path) -> list[Path]:
     """One ``visits-YYYY-MM-DD.jsonl`` per day (the daily ingest's input layout)."""
     directory.mkdir(parents=True, exist_ok=True)
@@ -261,9 +394,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--start", default=GeneratorConfig.start.isoformat())
     parser.add_argument("--seed", type=int, default=GeneratorConfig.seed)
     parser.add_argument("--damage", action="store_true", help="append bad lines to the last day's file")
+    parser.add_argument("--kind", default="classic", choices=["classic", "modern"],
+                        help="classic: the paper's 2013-15 setting; modern: real configurations, sparse attributes")
     args = parser.parse_args(argv)
     config = GeneratorConfig(seed=args.seed, devices=args.devices, days=args.days, start=date.fromisoformat(args.start))
-    visits = HistoryGenerator(config).visits()
+    visits = (ModernGenerator if args.kind == "modern" else HistoryGenerator)(config).visits()
     paths = write_daily_files(visits, args.out_dir)
     if args.damage and paths:
         add_bad_lines(paths[-1])

@@ -58,8 +58,11 @@ def read_records(path: Path, quarantine: Quarantine) -> list[dict]:
     return records
 
 
-def normalise_records(records: list[dict], ds: str | None, max_chars: int, quarantine: Quarantine) -> pd.DataFrame:
-    """Validated rows in the fp_visits layout; ``ds`` (if given) is the only day accepted."""
+def normalise_records(records: list[dict], ds: str | None, max_chars: int, quarantine: Quarantine,
+                      collected: list[str] | None = None) -> pd.DataFrame:
+    """Validated rows in the fp_visits layout; ``ds`` (if given) is the only day accepted.
+    ``collected``: the attributes this deployment collects (default all 20); others are ignored."""
+    collected = set(collected or attrs.ATTRIBUTES)
     rows, seen = [], set()
     for record in records:
         source = str(record.pop("_source", ""))
@@ -76,7 +79,7 @@ def normalise_records(records: list[dict], ds: str | None, max_chars: int, quara
             continue
         row, capped = {}, []
         for name in attrs.ATTRIBUTES:
-            value = attrs.normalise(name, record.get(name))
+            value = attrs.normalise(name, record.get(name)) if name in collected else None
             if value is not None and len(value) > max_chars:
                 value = value[:max_chars]
                 capped.append(name)
@@ -106,3 +109,15 @@ def normalise_records(records: list[dict], ds: str | None, max_chars: int, quara
 
         return VISITS.schema.empty_table().to_pandas()
     return frame.sort_values(["ts", "visit_id"]).reset_index(drop=True)
+
+
+def coverage(visits: pd.DataFrame, collected: list[str] | None = None) -> pd.DataFrame:
+    """Per attribute: collected by this deployment or not, visits carrying it and their share."""
+    collected = collected or attrs.ATTRIBUTES
+    n = len(visits)
+    rows = []
+    for name in attrs.ATTRIBUTES:
+        present = int(visits[name].notna().sum()) if name in visits and n else 0
+        rows.append({"attribute": name, "collected": name in collected, "visits": n, "present": present,
+                     "share": present / n if n else 0.0})
+    return pd.DataFrame(rows)

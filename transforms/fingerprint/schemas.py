@@ -17,8 +17,9 @@ VISITS = DatasetSpec("fp_visits", pa.schema(
 
 LINKS = DatasetSpec("fp_links", pa.schema([
     ("visit_id", pa.string()), ("ts", _TS), ("uid", pa.string()), ("device_id", pa.string()),
-    ("decision", pa.string()),  # "matched" or "new device"
+    ("decision", pa.string()),  # "matched", "new device" or "ambiguous" (best match shared by several devices)
     ("score", pa.float64()), ("matched_visit_id", pa.string()), ("method", pa.string()), ("threshold", pa.float64()),
+    ("anonymity_set", pa.int64()),  # stored devices whose fingerprint equals the visit's exactly
 ]), KEY)
 
 # Each device's most recent fingerprints after linking day ``ds`` (what the next day links against).
@@ -32,6 +33,7 @@ CALIBRATION = DatasetSpec("fp_calibration", pa.schema([
     ("train_pairs_same", pa.int64()), ("train_pairs_diff", pa.int64()),
     ("link_threshold", pa.float64()),  # one-to-many linking: threshold where most visits link right
     ("link_accuracy", pa.float64()),  # ... and that share, linking the calibration window in time order
+    ("link_false_merge", pa.float64()),  # ... and the share merged into another UID's device there
     ("fit_window", pa.string()), ("calibration_window", pa.string()),
 ]), KEY)
 
@@ -42,4 +44,4 @@ EVALUATION = DatasetSpec("fp_evaluation", pa.schema([
     ("precision", pa.float64()), ("recall", pa.float64()), ("eer", pa.float64()), ("test_window", pa.string()),
 ]), KEY)
 
-DECISIONS = ["matched", "new device"]
+DECISIONS = ["matched", "new device", "ambiguous"]

@@ -30,7 +30,7 @@ FITTED = "fp_methods_fit"  # the nightly's fitted methods, shared by its evaluat
 
 
 def _ingest_records(settings: FingerprintSettings, ds: str, records: list[dict], quarantine: Quarantine) -> pd.DataFrame:
-    visits = ingest.normalise_records(records, ds, settings.fp_max_attribute_chars, quarantine)
+    visits = ingest.normalise_records(records, ds, settings.fp_max_attribute_chars, quarantine, settings.collected)
     settings.lake.stage_partition(schemas.VISITS, ds, visits)
     quarantine.write(settings.lake, schemas.VISITS.name, schemas.KEY, ds)
     return visits
@@ -48,9 +48,26 @@ def ingest_visits(settings: FingerprintSettings, ds: str) -> dict:
     return {"files": len(files), "visits": len(visits), "quarantined": len(quarantine)}
 
 
+def _coverage_path(ds: str) -> str:
+    return f"fingerprint/coverage/ds={ds}.json"
+
+
+def record_coverage(settings: FingerprintSettings, ds: str, visits: pd.DataFrame) -> pd.DataFrame:
+    """Attribute coverage of the visits (lake JSON, read by the report); low coverage is logged."""
+    table = ingest.coverage(visits, settings.collected)
+    settings.lake.write_json(_coverage_path(ds), {"ds": ds, "rows": table.to_dict("records")})
+    low = table[table["collected"] & (table["share"] < settings.fp_coverage_warn)]
+    if len(visits) and len(low):
+        log.warning("coverage %s: collected attributes on fewer than %.0f%% of %d visits: %s", ds,
+                    100 * settings.fp_coverage_warn, len(visits),
+                    ", ".join(f"{r.attribute} {100 * r.share:.1f}%" for r in low.itertuples()))
+    return table
+
+
 def check_ingest(settings: FingerprintSettings, ds: str) -> None:
     visits = settings.lake.read_partition(schemas.VISITS, ds, staged=True)
-    checkpoints.after_ingest(settings.lake, ds, visits, settings.fp_min_attributes)
+    checkpoints.after_ingest(settings.lake, ds, visits, settings.fp_min_attributes, collected=settings.collected)
+    record_coverage(settings, ds, visits)
     settings.lake.publish_staged(schemas.VISITS, ds)
 
 
@@ -69,7 +86,8 @@ def _previous_store(settings: FingerprintSettings, ds: str) -> pd.DataFrame:
 
 def _link_and_store(settings: FingerprintSettings, store: pd.DataFrame, visits: pd.DataFrame, last_ds: str):
     method = current_linker(settings)
-    links, after = link_visits(store, visits, method, settings.fp_store_keep, settings.fp_store_retention_days)
+    links, after = link_visits(store, visits, method, settings.fp_store_keep, settings.fp_store_retention_days,
+                               settings.fp_max_anonymity_set)
     settings.lake.stage_partition(schemas.STORE, last_ds, after)  # published with the links, after their check
     return links, after, method
 
@@ -162,7 +180,8 @@ def calibrate(settings: FingerprintSettings, ds: str) -> str:
     fit, calib = (_window_table(settings, name, spans[name]) for name in ("fit", "calibration"))
     methods = _seeded_methods(settings)
     started = time.perf_counter()
-    calibration = evaluation.fit_and_calibrate(fit, calib, methods, settings.fp_max_different_pairs, settings.fp_seed)
+    calibration = evaluation.fit_and_calibrate(fit, calib, methods, settings.fp_max_different_pairs, settings.fp_seed,
+                                               settings.fp_gate_max_false_merge)
     log.info("fit + calibration in %.1fs:\n%s", time.perf_counter() - started, calibration.to_string())
     calibration["fit_window"] = "..".join(spans["fit"])
     calibration["calibration_window"] = "..".join(spans["calibration"])
@@ -207,8 +226,15 @@ def evaluate_shards(settings: FingerprintSettings, ds: str, fitted: str) -> str:
     lake.stage_partition(schemas.EVALUATION, ds, result)
     calibration = lake.read_partition(schemas.CALIBRATION, ds, staged=True)
     hybrid = next(m for m in methods if m.name == "hybrid")
+    linking = link_evaluation(settings, _window_visits(settings, spans["test"]),
+                              [m for m in methods if m.name in evaluation.LINKABLE])
+    settings.lake.write_json(_linking_path(ds), {"ds": ds, "test_window": "..".join(spans["test"]), "rows": linking})
+    by_method = {row["method"]: row for row in linking}
     overall = result[(result["bucket"] == "all")].set_index("method")
-    metrics = {"fp_plus_fn": float(2 - overall.loc["hybrid", "tp_rate"] - overall.loc["hybrid", "tn_rate"]),
+    metrics = {"link_accuracy": by_method["hybrid"]["link_accuracy"],
+               "false_merge_rate": by_method["hybrid"]["false_merge_rate"],
+               "returning_linked": by_method["hybrid"]["returning_linked"],
+               "fp_plus_fn": float(2 - overall.loc["hybrid", "tp_rate"] - overall.loc["hybrid", "tn_rate"]),
                "eer": float(overall.loc["hybrid", "eer"]), "precision": float(overall.loc["hybrid", "precision"]),
                "ssdeep_fp_plus_fn": float(2 - overall.loc["ssdeep", "tp_rate"] - overall.loc["ssdeep", "tn_rate"]),
                "calibration_link_accuracy": float(calibration.set_index("method").loc["hybrid", "link_accuracy"])}
@@ -224,6 +250,29 @@ def calibrate_and_evaluate(settings: FingerprintSettings, ds: str) -> str:
     for shard in range(settings.fp_eval_shards):
         score_shard(settings, ds, fitted, shard)
     return evaluate_shards(settings, ds, fitted)
+
+
+def _linking_path(ds: str) -> str:
+    return f"fingerprint/linking/ds={ds}.json"
+
+
+def link_evaluation(settings: FingerprintSettings, visits: pd.DataFrame, methods: list[Method]) -> list[dict]:
+    """One-to-many linking of the test window's latest ``fp_gate_link_visits`` visits, in time
+    order from an empty store, by each method at its calibrated linking threshold, with the
+    production rules (keep, retention, anonymity set); judged by :func:`evaluation.linking_metrics`."""
+    visits = visits.sort_values(["ts", "visit_id"]).tail(settings.fp_gate_link_visits).reset_index(drop=True)
+    labels, source = evaluation.truth_labels(visits)
+    empty = schemas.STORE.schema.empty_table().to_pandas()
+    rows = []
+    for method in methods:
+        started = time.perf_counter()
+        links, _ = link_visits(empty, visits, method, settings.fp_store_keep, settings.fp_store_retention_days,
+                               settings.fp_max_anonymity_set)
+        seconds = time.perf_counter() - started
+        rows.append({"method": method.name, "threshold": float(method.linking_threshold), "labels": source,
+                     **evaluation.linking_metrics(links, labels), "visits_per_s": len(visits) / max(seconds, 1e-9)})
+        log.info("linking %s: %s", method.name, rows[-1])
+    return rows
 
 
 def score_ranges() -> dict[str, tuple[float, float]]:
@@ -242,8 +291,14 @@ def check_calibration(settings: FingerprintSettings, ds: str) -> None:
 
 
 def promotion_gate(settings: FingerprintSettings, ds: str, version: str) -> dict:
+    """Promote the candidate if it is not worse than the current linker (FP+FN rate) *and* meets
+    the absolute floors: linking accuracy on the test window ≥ ``fp_gate_min_link_accuracy`` and
+    false-merge rate ≤ ``fp_gate_max_false_merge``. A refused candidate leaves the current linker
+    (or the ssdeep fallback) in place; the reason goes to the registry history and the report."""
     decision = ModelRegistry(settings.lake, LINKER).gate(version, GateRule(
-        "fp_plus_fn", higher_is_better=False, tolerance=settings.fp_gate_tolerance))
+        "fp_plus_fn", higher_is_better=False, tolerance=settings.fp_gate_tolerance,
+        floors={"link_accuracy": settings.fp_gate_min_link_accuracy},
+        ceilings={"false_merge_rate": settings.fp_gate_max_false_merge}))
     return {"promoted": decision.promoted, "reason": decision.reason}
 
 
@@ -253,6 +308,18 @@ def build_report(settings: FingerprintSettings, ds: str) -> str:
     result = lake.read_partition(schemas.EVALUATION, ds)
     calibration = lake.read_partition(schemas.CALIBRATION, ds)
     links = lake.read(schemas.LINKS, [p for p in lake.partitions(schemas.LINKS) if p <= ds][-30:])
+    linking = pd.DataFrame(lake.read_json(_linking_path(ds))["rows"]) if lake.exists(lake.path(_linking_path(ds))) else pd.DataFrame()
+    gate = [d for d in ModelRegistry(lake, LINKER).decisions()]
+    gate_text = (f"**{'promoted' if gate[-1]['promoted'] else 'REFUSED — the current linker stays'}** "
+                 f"(candidate {gate[-1]['candidate']}): {gate[-1]['reason']}") if gate else "no gate decision yet"
+    current = ModelRegistry(lake, LINKER).current_version()
+    coverage_days = sorted(p for p in lake.list_files("fingerprint/coverage", ".json") if p.rsplit("ds=", 1)[-1][:10] <= ds)[-30:]
+    coverage = pd.concat([pd.DataFrame(lake.read_json(f"fingerprint/coverage/{p}")["rows"]) for p in coverage_days],
+                         ignore_index=True) \
+        if coverage_days else pd.DataFrame(columns=["attribute", "collected", "visits", "present"])
+    coverage = coverage.groupby("attribute", sort=False).agg(collected=("collected", "last"), visits=("visits", "sum"),
+                                                              present=("present", "sum"))
+    coverage["share"] = (coverage["present"] / coverage["visits"].clip(lower=1)).round(4)
     with tempfile.TemporaryDirectory() as tmp:
         evaluation.plot_tp_rate(result, f"{tmp}/tp_rate_by_gap.png")
         result.to_csv(f"{tmp}/evaluation.csv", index=False)
@@ -266,7 +333,16 @@ def build_report(settings: FingerprintSettings, ds: str) -> str:
                 "## Overall", "", evaluation.summary(result, calibration), "",
                 "## Calibration (threshold where FP rate + FN rate is smallest on the calibration window)", "",
                 calibration.to_markdown(index=False), "",
+                "## One-to-many linking of the test window (time order, production rules)", "",
+                "Right = a returning identity matched to itself, a new one left new (or abstained); false merge = "
+                "a visit matched to another identity's visit. Identities: the `labels` column.", "",
+                linking.to_markdown(index=False, floatfmt=".4f") if len(linking) else "(not measured)", "",
+                "## Promotion gate", "", gate_text, "", f"Linker in use: {current or 'ssdeep fallback (nothing promoted)'}.", "",
                 "## Linking, last 30 days", "", links.groupby("decision").size().rename("visits").to_frame().to_markdown(), "",
+                "Anonymity sets (stored devices sharing the visit's fingerprint exactly):", "",
+                links["anonymity_set"].clip(upper=5).map(lambda v: "≥5" if v >= 5 else str(int(v))).value_counts()
+                .rename("visits").to_frame().to_markdown() if "anonymity_set" in links and len(links) else "(none)", "",
+                "## Attribute coverage, last 30 ingested days", "", coverage.to_markdown(), "",
                 "![TP rate against the time gap](tp_rate_by_gap.png)", ""]
         Path(f"{tmp}/report.md").write_text("\n".join(text), encoding="utf-8")
         target = lake.replace_dir_from_local(tmp, f"reports/fingerprint/ds={ds}")
@@ -288,7 +364,8 @@ def check_import(settings: FingerprintSettings, ds: str) -> None:
         raise NothingToDo(f"the import of {ds} found no visits")
     visits = pd.concat([lake.read_partition(schemas.VISITS, d, staged=True) for d in days], ignore_index=True)
     links = pd.concat([lake.read_partition(schemas.LINKS, d, staged=True) for d in days], ignore_index=True)
-    checkpoints.after_ingest(lake, ds, visits, settings.fp_min_attributes, days=days)
+    checkpoints.after_ingest(lake, ds, visits, settings.fp_min_attributes, days=days, collected=settings.collected)
+    record_coverage(settings, ds, visits)
     checkpoints.after_linking(lake, ds, visits, links)
     for day in days:
         lake.publish_staged(schemas.VISITS, day)
