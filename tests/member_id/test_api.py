@@ -47,7 +47,7 @@ def make_app(trained, db_url, workers=2, reload_s=0.0, lease_s=60.0):
 def known_access(trained):
     """A real access of the test day (its member is in the store)."""
     enriched = trained[0].lake.read_partition(stages.ENRICHED, DAY_NAMES[-1])
-    row = enriched[(enriched["member_id"] != "") & (enriched["missing_fields"] == "")].iloc[0]
+    row = enriched[(enriched["member_id"] != "") & (enriched["unusable"] == "")].iloc[0]
     return {"ip": row["ip"], "access_time": row["ts"].isoformat(), "user_agent": row["user_agent"]}
 
 

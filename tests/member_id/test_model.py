@@ -51,8 +51,10 @@ def test_retraining_chain_reports_and_promotes(trained):
     test_day = settings.lake.read_partition(stages.ENRICHED, DAY_NAMES[-1])
     results = estimator.estimate(test_day.head(40))
     assert {r.status for r in results} <= {"success", "error"}
-    errors = [r for r, miss in zip(results, test_day.head(40)["missing_fields"]) if miss]
-    assert all(r.status == "error" and "could not derive" in r.reason for r in errors)
+    for r, unusable, evidence in zip(results, test_day.head(40)["unusable"], test_day.head(40)["evidence"]):
+        assert (r.status == "error") == bool(unusable) and r.evidence == evidence
+    degraded = test_day[(test_day["missing_fields"] != "") & (test_day["unusable"] == "")].head(20)
+    assert len(degraded) and all(r.status == "success" for r in estimator.estimate(degraded))
 
 
 class CannotTellMembersApart:

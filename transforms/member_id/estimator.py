@@ -21,10 +21,16 @@ from transforms.member_id.training import PairModel
 log = logging.getLogger(__name__)
 
 
+def estimable(enriched: pd.DataFrame) -> pd.Series:
+    """Accesses with some usable evidence (no bot; missing fields are fine)."""
+    return enriched["unusable"].fillna("") == ""
+
+
 def usable_store(enriched: pd.DataFrame, per_member: int = 30) -> pd.DataFrame:
-    """Accesses that can serve as member fingerprints: a member, no bot, every field derived;
-    at most the ``per_member`` most recent per member."""
-    keep = (enriched["member_id"].fillna("") != "") & ~enriched["is_bot"] & (enriched["missing_fields"] == "")
+    """Accesses that can serve as member fingerprints: a member, no bot, some usable evidence
+    (missing enrichment fields are kept: they fall back to coarser ones); at most the
+    ``per_member`` most recent per member."""
+    keep = (enriched["member_id"].fillna("") != "") & estimable(enriched)
     store = enriched[keep].sort_values("ts")
     return store.groupby("member_id", sort=False).tail(per_member).reset_index(drop=True)
 
@@ -49,6 +55,8 @@ class Estimate:
     likelihood: float
     reason: str = ""
     candidates: int = 0
+    evidence: str = ""  # which evidence the answer rests on (enrich.derive), e.g. "ua=family;place=country;network=asn"
+    probability: float | None = None  # calibrated P(the answer is right), when the model has a calibrator
 
 
 class Estimator:
@@ -91,17 +99,21 @@ class Estimator:
 
     def estimate(self, queries) -> list[Estimate]:
         """One result per enriched query row (a DataFrame, or arrays by column name with
-        ``missing_fields`` as from :func:`enrich.enrich_columns`); rows missing a required field
-        get status error."""
+        ``unusable`` and ``evidence`` as from :func:`enrich.enrich_columns`); only bots and rows
+        with no usable evidence at all get status error. Each answer names its evidence."""
         if isinstance(queries, pd.DataFrame):
-            missing = queries["missing_fields"].fillna("").to_numpy()
+            unusable = queries["unusable"].fillna("").to_numpy()
+            evidence = queries["evidence"].fillna("").to_numpy()
             columns = query_columns(queries)
         else:
-            missing, columns = queries["missing_fields"], queries
-        ok = np.flatnonzero(missing == "")
-        results: list = [Estimate("error", "", 0.0, reason=f"could not derive: {m}") if m else None for m in missing]
+            unusable, evidence, columns = queries["unusable"], queries["evidence"], queries
+        unusable = np.asarray(unusable, dtype=object)
+        ok = np.flatnonzero(unusable == "")
+        results: list = [Estimate("error", "", 0.0, reason=str(u), evidence=str(e)) if u else None
+                         for u, e in zip(unusable, evidence)]
         if len(ok):
             subset = {c: np.asarray(columns[c])[ok] for c in QUERY_COLUMNS}
             for i, (rows, likes) in zip(ok, self.score(subset)):
                 results[i] = self.decide(rows, likes)
+                results[i].evidence = str(evidence[i])
         return results

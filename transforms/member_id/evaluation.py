@@ -14,9 +14,15 @@ from transforms.member_id.estimator import Estimator
 BUCKETS = [(1, 1), (2, 3), (4, 7), (8, 15), (16, 10**9)]
 
 
+def member_rows(enriched: pd.DataFrame) -> pd.DataFrame:
+    """Every access of a member (estimable or not): the denominator of coverage and of top-k."""
+    return enriched[(enriched["member_id"].fillna("") != "") & ~enriched["is_bot"]].reset_index(drop=True)
+
+
 def query_rows(enriched: pd.DataFrame) -> pd.DataFrame:
-    keep = (enriched["member_id"].fillna("") != "") & ~enriched["is_bot"] & (enriched["missing_fields"] == "")
-    return enriched[keep].reset_index(drop=True)
+    """Member accesses the estimator answers (some usable evidence)."""
+    rows = member_rows(enriched)
+    return rows[rows["unusable"].fillna("") == ""].reset_index(drop=True)
 
 
 def score_queries(estimator: Estimator, queries: pd.DataFrame, batch: int = 200) -> pd.DataFrame:

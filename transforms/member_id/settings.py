@@ -10,6 +10,7 @@ class MemberIdSettings(BaseSettings):
     mid_log_dir: str = str(DEFAULT_HOME / "member_id/logs")  # access-YYYY-MM-DD.{log,csv,parquet}
     mid_member_field: str = "user"  # "user" (%u) or "cookie:<name>" / "header:<name>" / "column:<name>"
     mid_city_mmdb: str = str(DEFAULT_HOME / "member_id/geo/City.mmdb")
+    # optional ("" = City alone): a GeoIP2-ISP mmdb, a GeoLite2-ASN mmdb or an IP-range → ASN CSV/TSV
     mid_isp_mmdb: str = str(DEFAULT_HOME / "member_id/geo/ISP.mmdb")
     # model
     mid_train_days: int = 14  # store/training window ending two days before the run date

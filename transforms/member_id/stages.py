@@ -54,17 +54,20 @@ def check_accesses(settings, ds: str) -> None:
 
 
 def enrich_day(settings, ds: str) -> dict:
-    geo = GeoLookup(settings.mid_city_mmdb, settings.mid_isp_mmdb)
+    geo = GeoLookup(settings.mid_city_mmdb, settings.mid_isp_mmdb)  # GeoConfigError here, before any row
+    log.info("GeoIP setup: %s", geo.describe())
     try:
         enriched = enrich(settings.lake.read_partition(ACCESSES, ds), geo)
     finally:
         geo.close()
     settings.lake.stage_partition(ENRICHED, ds, enriched)
     counts = {"accesses": len(enriched), "bots": int(enriched["is_bot"].sum()),
-              "not_estimable": int((enriched["missing_fields"] != "").sum()),
+              "not_estimable": int((enriched["unusable"] != "").sum()),
+              "with_missing_fields": int((enriched["missing_fields"] != "").sum()),
               "ipv6": int((enriched["ip_version"] == 6).sum())}
-    log.info("enriched %s: %s; missing fields: %s", ds, counts,
-             enriched.loc[enriched["missing_fields"] != "", "missing_fields"].value_counts().to_dict())
+    log.info("enriched %s: %s; evidence levels: %s; missing fields: %s", ds, counts,
+             enriched["evidence"].value_counts().head(12).to_dict(),
+             enriched.loc[enriched["missing_fields"] != "", "missing_fields"].value_counts().head(12).to_dict())
     return counts
 
 
@@ -77,8 +80,10 @@ def check_enriched(settings, ds: str) -> None:
         gx.expectations.ExpectColumnValuesToBeInSet(column="ip_version", value_set=[4.0, 6.0]),
         gx.expectations.ExpectColumnValuesToBeBetween(column="hour", min_value=0, max_value=23),
         gx.expectations.ExpectColumnValuesToBeBetween(column="latitude", min_value=-90, max_value=90),
-        # most member accesses must be estimable, or the GeoIP files / UA parser are wrong
-        gx.expectations.ExpectColumnValuesToBeInSet(column="missing_fields", value_set=[""], mostly=0.5),
+        # most accesses must carry usable evidence, or the GeoIP files / UA parser are wrong
+        # (missing city/ISP/versions are normal: they fall back to coarser evidence)
+        gx.expectations.ExpectColumnValuesToBeInSet(column="unusable", value_set=[""], mostly=0.5),
+        gx.expectations.ExpectColumnValuesToNotBeNull(column="network"),
     ])
     settings.lake.publish_staged(ENRICHED, ds)
 
