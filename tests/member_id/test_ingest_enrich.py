@@ -1,5 +1,6 @@
 """Log parsing, quarantine and enrichment against generated mmdb files read by geoip2."""
 import pandas as pd
+import pytest
 
 from transforms.common.quarantine import Quarantine
 from transforms.member_id import ingest
@@ -79,3 +80,32 @@ def test_unknown_city_falls_back_to_the_network(world):
     # an unknown UA from an address no database knows: nothing usable
     assert out.loc[2, "evidence"] == "ua=none;place=none;network=prefix"
     assert out.loc[2, "unusable"].startswith("no usable evidence")
+
+
+def test_member_from_header_field_cookie_field_and_mapping_file(tmp_path):
+    from transforms.member_id.ingest import MemberSource, MemberSourceError
+
+    lines = [f'23.0.0.5 - - [01/Mar/2026:10:00:00 +0000] "GET / HTTP/1.1" 200 12 "-" "{UA_CHROME}" "m-17" '
+             f'"sid=1; member=bob" "req-1"',
+             f'23.0.0.6 - - [01/Mar/2026:11:00:00 +0000] "GET / HTTP/1.1" 200 12 "-" "{UA_CHROME}" "-" "-" "req-2"',
+             f'23.0.0.7 - - [01/Mar/2026:12:00:00 +0000] "GET / HTTP/1.1" 200 12 "-" "{UA_CHROME}" "" "" "req-3"']
+    fields = "X-Member-Id,Cookie,request_id"
+
+    def members(source):
+        return [r["member_id"] for r in ingest.parse_combined(lines, "2026-03-01", source, Quarantine("t"), "t.log")]
+
+    assert members(MemberSource("header:X-Member-Id", fields)) == ["m-17", "", ""]
+    assert members(MemberSource("header:x-member-id", fields)) == ["m-17", "", ""]  # header names are case-blind
+    assert members(MemberSource("cookie:member", fields)) == ["bob", "", ""]
+    (tmp_path / "map.csv").write_text("request_id,member_id\nreq-2,carol\nreq-3,dave\n")
+    assert members(MemberSource(f"map:{tmp_path / 'map.csv'}", fields)) == ["", "carol", "dave"]
+    with pytest.raises(MemberSourceError, match="does not name the log field"):
+        members(MemberSource("header:X-Member-Id", ""))
+    for bad in ("header:", "session:x", f"map:{tmp_path / 'none.csv'}"):
+        with pytest.raises(MemberSourceError):
+            MemberSource(bad)
+    # table inputs: header:<name> reads the column of that name
+    frame = pd.DataFrame({"X-Member-Id": ["m-1"], "ts": ["2026-03-01T10:00:00Z"], "ip": ["23.0.0.5"],
+                          "user_agent": [UA_CHROME]})
+    rows = ingest.parse_table(frame, "2026-03-01", MemberSource("header:X-Member-Id"), Quarantine("t"), "t.csv")
+    assert [r["member_id"] for r in rows] == ["m-1"]

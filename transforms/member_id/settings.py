@@ -8,7 +8,11 @@ from transforms.common.settings import DEFAULT_HOME, BaseSettings
 class MemberIdSettings(BaseSettings):
     # inputs
     mid_log_dir: str = str(DEFAULT_HOME / "member_id/logs")  # access-YYYY-MM-DD.{log,csv,parquet}
-    mid_member_field: str = "user"  # "user" (%u) or "cookie:<name>" / "header:<name>" / "column:<name>"
+    # where the member is: "user" (%u), "header:<name>", "cookie:<name>", "column:<name>" or "map:<csv>"
+    # (request_id,member_id joined on the log's request id); see transforms/member_id/ingest.py
+    mid_member_field: str = "user"
+    mid_log_extra_fields: str = ""  # names of the quoted fields after the User-Agent, in order: "X-Member-Id,Cookie"
+    mid_request_id_field: str = "request_id"  # the extra field / column holding the request id (map:)
     mid_city_mmdb: str = str(DEFAULT_HOME / "member_id/geo/City.mmdb")
     # optional ("" = City alone): a GeoIP2-ISP mmdb, a GeoLite2-ASN mmdb or an IP-range → ASN CSV/TSV
     mid_isp_mmdb: str = str(DEFAULT_HOME / "member_id/geo/ISP.mmdb")

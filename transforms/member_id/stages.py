@@ -20,7 +20,7 @@ from transforms.member_id import evaluation, features, training
 from transforms.member_id.enrich import enrich
 from transforms.member_id.estimator import Estimator, usable_store
 from transforms.member_id.geo import GeoLookup
-from transforms.member_id.ingest import input_index, read_day
+from transforms.member_id.ingest import MemberSource, input_index, read_day
 from transforms.member_id.schemas import ACCESSES, ENRICHED, KEY
 from transforms.member_id.settings import MemberIdSettings
 
@@ -31,7 +31,8 @@ SETTINGS = MemberIdSettings  # what the DAGs load for these stages
 
 def ingest_day(settings, ds: str) -> dict:
     quarantine = Quarantine("ingest")
-    frame, counts = read_day(settings.mid_log_dir, ds, settings.mid_member_field, quarantine,
+    source = MemberSource(settings.mid_member_field, settings.mid_log_extra_fields, settings.mid_request_id_field)
+    frame, counts = read_day(settings.mid_log_dir, ds, source, quarantine,
                              input_index(settings.lake))
     quarantine.write(settings.lake, ACCESSES.name, KEY, ds)
     settings.lake.stage_partition(ACCESSES, ds, frame)
