@@ -64,9 +64,11 @@ class Estimator:
     a batch of queries is then encoded, looked up and scored with numpy and one model call."""
 
     def __init__(self, model: PairModel, store: pd.DataFrame, threshold: float = 0.5, max_candidates: int = 400,
-                 block_per_member: int = 1):
+                 block_per_member: int = 1, calibrator=None):
+        """``calibrator``: isotonic map from the vote's likelihood to P(right member), fitted on a
+        window disjoint from training (evaluation.fit_calibrator); answers then carry it."""
         started = time.perf_counter()
-        self.model, self.threshold = model, threshold
+        self.model, self.threshold, self.calibrator = model, threshold, calibrator
         self.store_members = store["member_id"].to_numpy(dtype=object)
         self.stats = GroupStats().fit(store)
         self.table = feature_table(store, self.stats)
@@ -95,7 +97,9 @@ class Estimator:
         if len(rows) == 0 or likes.max() < threshold:
             return Estimate("success", "", float(likes.max()) if len(likes) else 0.0, candidates=len(rows))
         member, like = top3_vote(self.store_members[rows], likes)
-        return Estimate("success", str(member), like, candidates=len(rows))
+        calibrator = getattr(self, "calibrator", None)
+        probability = float(calibrator.predict(np.array([like]))[0]) if calibrator is not None else None
+        return Estimate("success", str(member), like, candidates=len(rows), probability=probability)
 
     def estimate(self, queries) -> list[Estimate]:
         """One result per enriched query row (a DataFrame, or arrays by column name with

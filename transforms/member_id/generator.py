@@ -20,6 +20,7 @@ a little noise (garbage lines, private addresses) exercise the quarantine.
 from __future__ import annotations
 
 import ipaddress
+import json
 import math
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
@@ -192,7 +193,7 @@ class Generator:
         """``late_share``: members joining after day 0 (uniformly over the days); ``visitors``:
         anonymous non-member visitors per member."""
         self.rng = np.random.default_rng(seed)
-        self.days, self.start = days, start
+        self.days, self.start, self.seed = days, start, seed
         self.world = World(self.rng, max(1, n_members // 20))
         self.members = _make_members(self.rng, n_members, days, self.world, late_share)
         self.visitors = _make_members(self.rng, int(n_members * visitors), days, self.world, 0.0, prefix="v")
@@ -261,6 +262,9 @@ class Generator:
     def write_logs(self, log_dir: str, noise: bool = True) -> dict:
         """One combined-format file per day: access-YYYY-MM-DD.log; returns line counts."""
         Path(log_dir).mkdir(parents=True, exist_ok=True)
+        (Path(log_dir) / "GENERATED.json").write_text(json.dumps({  # the report names its data source from this
+            "generator": "transforms/member_id/generator.py", "members": len(self.members), "seed": self.seed,
+            "days": self.days, "start": self.start.isoformat()}))
         counts = {}
         for day in range(self.days):
             stamp = self.start + timedelta(days=day)

@@ -27,6 +27,7 @@ class MemberIdSettings(BaseSettings):
     mid_mlp_epochs: int = 2
     mid_served_model: str = "gbm"  # gbm | mlp: the model the gate considers for promotion
     mid_gate_tolerance: float = 0.01
+    mid_no_member_precision: float = 0.9  # no-member threshold: highest recall at this precision (calibration day)
     mid_max_candidates: int = 400
     mid_block_per_member: int = 1  # a candidate block keeps this many accesses per member (0: no limit)
     mid_eval_queries: int = 2000  # evaluation/calibration queries sampled per day (0: all)

@@ -139,19 +139,25 @@ def _held_out(settings, ds: str) -> tuple[pd.DataFrame, str, pd.DataFrame, pd.Da
     info = settings.lake.read_json(f"{_run_dir(ds)}/train.json")
     store = usable_store(_enriched(settings, window(info["window"][1], settings.mid_train_days)))
     calibration_day = shift(ds, -1)
-    calibration = _sample(evaluation.query_rows(_enriched(settings, [calibration_day])), settings)
-    test = _sample(evaluation.query_rows(_enriched(settings, [ds])), settings)
+    calibration = _sample(evaluation.member_rows(_enriched(settings, [calibration_day])), settings)
+    test = _sample(evaluation.member_rows(_enriched(settings, [ds])), settings)
     if calibration.empty or test.empty:
         raise ValueError(f"need enriched accesses on {calibration_day} (calibration) and {ds} (test)")
     return store, calibration_day, calibration, test
 
 
 def _measure(model, store, calibration, test, settings) -> dict:
-    """Metrics of a pair model on held-out days: threshold calibrated on one, measured on the other."""
+    """Metrics of a pair model on held-out days: no-member threshold (for the target no-member
+    precision) and isotonic calibrator fitted on one, measured on the other."""
     estimator = Estimator(model, store, max_candidates=settings.mid_max_candidates,
                           block_per_member=settings.mid_block_per_member)
-    threshold = evaluation.calibrate(evaluation.score_queries(estimator, calibration))
-    return evaluation.metrics(evaluation.score_queries(estimator, test), threshold)
+    calibration = evaluation.calibrate(evaluation.score_queries(estimator, calibration),
+                                       settings.mid_no_member_precision)
+    result = evaluation.metrics(evaluation.score_queries(estimator, test), calibration["threshold"],
+                                calibration["calibrator"])
+    result["calibration"] = {k: v for k, v in calibration.items() if k != "calibrator"}
+    result["_calibrator"] = calibration["calibrator"]
+    return result
 
 
 def evaluate_models(settings, ds: str) -> dict:
@@ -163,17 +169,19 @@ def evaluate_models(settings, ds: str) -> dict:
     models = joblib.load(io.BytesIO(settings.lake.read_bytes(f"{_run_dir(ds)}/pair_models.pkl")))
     info = settings.lake.read_json(f"{_run_dir(ds)}/train.json")
     store, calibration_day, calibration, test = _held_out(settings, ds)
-    results = {}
+    results, calibrators = {}, {}
     for kind, model in models.items():
         results[kind] = _measure(model, store, calibration, test, settings)
-        log.info("%s on %s: %s", kind, ds, {k: v for k, v in results[kind].items() if k != "accuracy_by_stored_accesses"})
+        calibrators[kind] = results[kind].pop("_calibrator")
+        log.info("%s on %s: %s", kind, ds, {k: v for k, v in results[kind].items()
+                                            if k not in ("accuracy_by_stored_accesses", "no_member_curve")})
     registry = ModelRegistry(settings.lake, MODEL_NAME)
     current = _current_on_same_days(settings, registry, ds, (store, calibration, test))
     served = settings.mid_served_model
     full_window = window(ds, settings.mid_train_days + 2)
     estimator = Estimator(models[served], usable_store(_enriched(settings, full_window)),
                           threshold=results[served]["threshold"], max_candidates=settings.mid_max_candidates,
-                          block_per_member=settings.mid_block_per_member)
+                          block_per_member=settings.mid_block_per_member, calibrator=calibrators[served])
     version = registry.save(
         estimator, params={"model": served, "pairs": settings.mid_train_pairs, "mlp_hidden": settings.mid_mlp_hidden,
                            "max_candidates": settings.mid_max_candidates,
@@ -181,7 +189,7 @@ def evaluate_models(settings, ds: str) -> dict:
         data_window={"train": info["window"], "calibration": calibration_day, "test": ds,
                      "served_store": [full_window[0], full_window[-1]]},
         metrics={k: v for k, v in results[served].items() if isinstance(v, (int, float))})
-    report = {"ds": ds, "data": "synthetic (transforms/member_id/generator.py) unless real logs were ingested",
+    report = {"ds": ds, "data": data_source(settings.mid_log_dir),
               "train": info, "calibration_day": calibration_day, "test_day": ds, "served_model": served,
               "candidate_version": version, "current_model_same_days": current, "models": results}
     settings.lake.write_json(f"{_run_dir(ds)}/candidate.json", {"version": version, "current": current})
@@ -201,6 +209,7 @@ def _current_on_same_days(settings, registry: ModelRegistry, ds: str, held_out=N
     else:
         store, calibration, test = held_out
     metrics = _measure(registry.load(version).model, store, calibration, test, settings)
+    metrics.pop("_calibrator")
     log.info("current model %s on the candidate's days: %s", version,
              {k: v for k, v in metrics.items() if k != "accuracy_by_stored_accesses"})
     return {"version": version, "metrics": {k: v for k, v in metrics.items() if isinstance(v, (int, float))}}
@@ -220,13 +229,27 @@ def promotion_gate(settings, ds: str) -> dict:
             "current_value_same_days": decision.current_value}
 
 
+def data_source(log_dir: str) -> str:
+    """What the logs are: the generator leaves GENERATED.json in the folder it writes."""
+    from pathlib import Path
+
+    marker = Path(log_dir) / "GENERATED.json"
+    if marker.is_file():
+        info = json.loads(marker.read_text())
+        return (f"generated by transforms/member_id/generator.py ({info.get('members')} members, seed "
+                f"{info.get('seed')}, {info.get('days')} days; not real logs)")
+    return f"access logs in {log_dir} (not written by the trackscope generator)"
+
+
 def _fmt(value) -> str:
     return "–" if value is None else (f"{value:.3f}" if isinstance(value, float) else str(value))
 
 
 def render_report(report: dict) -> str:
-    rows = ["top1_accuracy_known", "top1_accuracy_known_vote_only", "no_member_precision", "no_member_recall",
-            "decision_accuracy", "blocking_recall", "mean_candidates", "threshold", "known_queries", "unseen_queries"]
+    rows = ["coverage", "coverage_paper_required_fields", "top1_accuracy_known", "top3_accuracy_known",
+            "top1_accuracy_answered", "top1_accuracy_known_vote_only", "no_member_precision", "no_member_recall",
+            "known_told_no_member", "decision_accuracy", "calibration_error", "calibration_error_raw_likelihood",
+            "blocking_recall", "mean_candidates", "threshold", "known_queries", "unseen_queries"]
     kinds = list(report["models"])
     lines = [f"# Member-ID estimation report, {report['ds']}", "",
              f"Data: {report['data']}. Store/training window {report['train']['window'][0]}..{report['train']['window'][1]}"
@@ -234,7 +257,21 @@ def render_report(report: dict) -> str:
              f"{report['train']['pairs']} training pairs); threshold calibrated on {report['calibration_day']};"
              f" measured on {report['test_day']}. Prior work (paper): 87% top-1.", "",
              "| metric | " + " | ".join(kinds) + " |", "|---|" + "---|" * len(kinds)]
-    lines += [f"| {r} | " + " | ".join(_fmt(report["models"][k][r]) for k in kinds) + " |" for r in rows]
+    lines += [f"| {r} | " + " | ".join(_fmt(report["models"][k].get(r)) for k in kinds) + " |" for r in rows]
+    lines += ["", "Top-1/top-3 are over all accesses of known members (unanswered ones count as wrong); "
+              "coverage_paper_required_fields: share the paper's setup (ISP, city, OS and browser versions "
+              "all required) would have answered. No-member threshold chosen on the calibration day for "
+              + ", ".join(f"{k}: precision ≥ {report['models'][k]['calibration']['target_precision']} "
+                          f"({'reached' if report['models'][k]['calibration']['target_reached'] else 'NOT reached'}"
+                          f" there: {_fmt(report['models'][k]['calibration']['calibration_precision'])} / recall "
+                          f"{_fmt(report['models'][k]['calibration']['calibration_recall'])})" for k in kinds) + ".",
+              "", "No-member precision / recall on the test day by threshold:", "",
+              "| threshold | " + " | ".join(f"{k} precision | {k} recall" for k in kinds) + " |",
+              "|---|" + "---|---|" * len(kinds)]
+    for i, point in enumerate(report["models"][kinds[0]]["no_member_curve"]):
+        lines.append(f"| {point['threshold']:.2f} | " + " | ".join(
+            f"{_fmt(report['models'][k]['no_member_curve'][i]['precision'])} | "
+            f"{_fmt(report['models'][k]['no_member_curve'][i]['recall'])}" for k in kinds) + " |")
     lines += ["", "Top-1 accuracy by stored accesses of the true member:", "",
               "| stored accesses | queries | " + " | ".join(kinds) + " |", "|---|---|" + "---|" * len(kinds)]
     for bucket, cell in report["models"][kinds[0]]["accuracy_by_stored_accesses"].items():
