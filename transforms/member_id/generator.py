@@ -213,8 +213,9 @@ class Generator:
             return str(ipaddress.IPv6Address(base + int(self.rng.integers(1, 2**62))))
         return self.home_ip[household]
 
-    def day_records(self, day: int) -> list[tuple]:
-        """(member_id, ts, ip, ua) of one day, sorted by time ("" member: anonymous visitor or bot)."""
+    def day_records(self, day: int, reveal_visitors: bool = False) -> list[tuple]:
+        """(member_id, ts, ip, ua) of one day, sorted by time ("" member: anonymous visitor or bot;
+        with ``reveal_visitors`` the evaluation's ground truth: visitors as ``v…`` ids)."""
         rng, records = self.rng, []
         day_start = datetime.combine(self.start + timedelta(days=day), datetime.min.time(), timezone.utc)
         weekday = (self.start + timedelta(days=day)).weekday()
@@ -244,7 +245,7 @@ class Generator:
                     ip = self.world.address(self.world.unrouted)
                 else:
                     ip = self._home_address(m, dev_index)
-                member = "" if m.member_id.startswith("v") else m.member_id
+                member = "" if m.member_id.startswith("v") and not reveal_visitors else m.member_id
                 records.append((member, ts, ip, user_agent(device, day)))
         for b in range(4):  # bots: no member, crawler UAs, datacenter addresses
             for _ in range(int(rng.integers(5, 30))):
