@@ -110,12 +110,21 @@ def main():
         scored = []
         for day in range(args.history, days):
             estimator = Estimator(model, store_until(day - 1), max_candidates=args.max_candidates)
-            scored.append(timed(f"{kind} test day {day}", lambda: evaluation.score_queries(estimator, queries_of(day))))
+            scored.append(timed(f"{kind} test day {day}", lambda: evaluation.apply_decision_model(
+                evaluation.score_queries(estimator, queries_of(day)), cal["decision_model"])))
         strict = sum(s.attrs["strict_answerable"] for s in scored)
         scored = pd.concat(scored, ignore_index=True)
         scored.attrs["strict_answerable"] = strict
         m = evaluation.metrics(scored, cal["threshold"], cal["calibrator"])
-        m["calibration"] = {k: v for k, v in cal.items() if k != "calibrator"}
+        m["calibration"] = {k: v for k, v in cal.items() if k not in ("calibrator", "decision_model")}
+        if cal["decision_model"] is not None:  # the same test days with the plain max-likelihood rule
+            plain = evaluation.calibrate(evaluation.score_queries(Estimator(model, train_store, max_candidates=args.max_candidates),
+                                                                  queries_of(args.history - 1)), args.target_precision,
+                                         decision_model=False)
+            m["max_likelihood_rule"] = {k: v for k, v in evaluation.metrics(
+                evaluation.apply_decision_model(scored, None), plain["threshold"]).items()
+                if k in ("threshold", "no_member_precision", "no_member_recall", "top1_accuracy_known",
+                         "known_told_no_member")}
         results[kind] = m
         print(kind, json.dumps({k: (round(v, 4) if isinstance(v, float) else v) for k, v in m.items()
                                 if k not in ("no_member_curve", "accuracy_by_stored_accesses")}), flush=True)

@@ -120,7 +120,7 @@ def synthetic_scored(rng, n, unseen_share=0.2):
     return pd.DataFrame({"truth": np.where(known, "m", "u"), "stored": known.astype(int), "candidates": 10,
                          "in_candidates": known, "voted": np.where(right, np.where(known, "m", "x"), "x"),
                          "max_likelihood": like, "vote_likelihood": like, "top3": "m", "answered": True,
-                         "known": known})
+                         "known": known, "known_score": like})
 
 
 def test_isotonic_calibration_on_a_disjoint_window_is_calibrated():
@@ -169,3 +169,22 @@ def test_served_model_answers_carry_calibrated_probabilities_and_the_report_the_
     day = settings.lake.read_partition(stages.ENRICHED, DAY_NAMES[-1])
     answers = [a for a in estimator.estimate(day[day["unusable"] == ""].head(30)) if a.member_id]
     assert answers and all(0.0 <= a.probability <= 1.0 for a in answers)
+
+
+def test_decision_model_is_cross_fitted_and_needs_both_classes():
+    from transforms.member_id import evaluation
+    from transforms.member_id.estimator import DECISION_FEATURES
+
+    rng = np.random.default_rng(8)
+    scored = synthetic_scored(rng, 3000)
+    for j, name in enumerate(DECISION_FEATURES[1:]):  # informative only through the likelihood and noise
+        scored[name] = scored["max_likelihood"] * rng.random() + rng.normal(0, 0.3, len(scored))
+    model, out_of_fold = evaluation.fit_decision_model(scored)
+    assert model is not None and len(out_of_fold) == len(scored)
+    in_sample = model.predict_proba(scored[DECISION_FEATURES].to_numpy())[:, 1]
+    assert not np.allclose(in_sample, out_of_fold)  # the threshold is chosen on scores of unseen folds
+    chosen = evaluation.calibrate(scored, 0.8)
+    assert chosen["decision"] == "P(known) model" and chosen["calibration_precision"] >= 0.8
+    only_known = scored[scored["known"]]
+    assert evaluation.fit_decision_model(only_known) == (None, None)
+    assert evaluation.calibrate(only_known, 0.8)["decision"] == "max likelihood"

@@ -48,6 +48,31 @@ def top3_vote(members: np.ndarray, likelihoods: np.ndarray) -> tuple[str, float]
     return best_member, best_like
 
 
+DECISION_FEATURES = ["max_likelihood", "second_member_likelihood", "margin", "winner_top3_votes",
+                     "winner_top10_share", "top3_mean_likelihood", "log_candidates", "log_A_count", "log_B_count",
+                     "log_C_count"]
+
+
+def decision_features(members: np.ndarray, likes: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """What the no-member decision looks at for one query: how likely the best pair is, how far
+    ahead of the next member, how concentrated the top is on one member, how many candidates,
+    and whether the query's UA+place+network groups exist in the store at all (``counts``: the
+    A, B, C group counts of the query)."""
+    out = np.zeros(len(DECISION_FEATURES))
+    out[7:] = np.log1p(np.nan_to_num(counts, nan=0.0))
+    if not len(likes):
+        return out
+    order = np.argsort(-likes, kind="stable")
+    winner, _ = top3_vote(members, likes)
+    others = likes[members != winner]
+    best = float(likes[order[0]])
+    second = float(others.max()) if len(others) else 0.0
+    top3, top10 = members[order[:3]], members[order[:10]]
+    out[:7] = [best, second, best - second, float(np.sum(top3 == winner)), float(np.mean(top10 == winner)),
+               float(likes[order[:3]].mean()), np.log1p(len(likes))]
+    return out
+
+
 @dataclass
 class Estimate:
     status: str  # success | error
@@ -64,11 +89,14 @@ class Estimator:
     a batch of queries is then encoded, looked up and scored with numpy and one model call."""
 
     def __init__(self, model: PairModel, store: pd.DataFrame, threshold: float = 0.5, max_candidates: int = 400,
-                 block_per_member: int = 1, calibrator=None):
-        """``calibrator``: isotonic map from the vote's likelihood to P(right member), fitted on a
-        window disjoint from training (evaluation.fit_calibrator); answers then carry it."""
+                 block_per_member: int = 1, calibrator=None, decision_model=None):
+        """``calibrator``: isotonic map from the vote's likelihood to P(right member);
+        ``decision_model``: P(known member) from :func:`decision_features` (the no-member
+        threshold then applies to it); both fitted on a window disjoint from training
+        (evaluation.calibrate)."""
         started = time.perf_counter()
         self.model, self.threshold, self.calibrator = model, threshold, calibrator
+        self.decision_model = decision_model
         self.store_members = store["member_id"].to_numpy(dtype=object)
         self.stats = GroupStats().fit(store)
         self.table = feature_table(store, self.stats)
@@ -86,15 +114,34 @@ class Estimator:
     def score(self, queries) -> list[tuple[np.ndarray, np.ndarray]]:
         """(candidate rows, likelihoods) per query: enriched rows with every field derived, as a
         DataFrame or as arrays by column name (:data:`query.QUERY_COLUMNS`)."""
+        return self.score_with_counts(queries)[0]
+
+    def score_with_counts(self, queries) -> tuple[list[tuple[np.ndarray, np.ndarray]], np.ndarray]:
+        """:meth:`score` and the (n, 3) A/B/C group counts of the queries in the store."""
         columns = query_columns(queries) if isinstance(queries, pd.DataFrame) else queries
         table, keys = self.encoder.encode(columns)
         ia, ib, bounds = self.index.lookup(keys)
         likes = self.model.likelihood(pair_vectors(table, ia, self.table, ib))
-        return [(ib[bounds[i]:bounds[i + 1]], likes[bounds[i]:bounds[i + 1]]) for i in range(len(keys))]
+        counts = table.numbers[:, [table.number_names.index(f"{g}_count") for g in "ABC"]].astype("float64")
+        return [(ib[bounds[i]:bounds[i + 1]], likes[bounds[i]:bounds[i + 1]]) for i in range(len(keys))], counts
 
-    def decide(self, rows: np.ndarray, likes: np.ndarray, threshold: float | None = None) -> Estimate:
+    def known_scores(self, scored: list, counts: np.ndarray) -> np.ndarray:
+        """Per query, the score the no-member threshold applies to: P(a known member) from the
+        decision model when there is one (fitted on a calibration window), else the max likelihood."""
+        model = getattr(self, "decision_model", None)
+        if model is None:
+            return np.array([float(likes.max()) if len(likes) else 0.0 for _, likes in scored])
+        features = np.vstack([decision_features(self.store_members[rows], likes, c)
+                              for (rows, likes), c in zip(scored, counts)]) if scored else np.zeros((0, 10))
+        return model.predict_proba(features)[:, 1] if len(features) else np.zeros(0)
+
+    def decide(self, rows: np.ndarray, likes: np.ndarray, threshold: float | None = None,
+               known_score: float | None = None) -> Estimate:
+        """``known_score``: from :meth:`known_scores` (default: the max likelihood)."""
         threshold = self.threshold if threshold is None else threshold
-        if len(rows) == 0 or likes.max() < threshold:
+        if known_score is None:
+            known_score = float(likes.max()) if len(likes) else 0.0
+        if len(rows) == 0 or known_score < threshold:
             return Estimate("success", "", float(likes.max()) if len(likes) else 0.0, candidates=len(rows))
         member, like = top3_vote(self.store_members[rows], likes)
         calibrator = getattr(self, "calibrator", None)
@@ -117,7 +164,8 @@ class Estimator:
                          for u, e in zip(unusable, evidence)]
         if len(ok):
             subset = {c: np.asarray(columns[c])[ok] for c in QUERY_COLUMNS}
-            for i, (rows, likes) in zip(ok, self.score(subset)):
-                results[i] = self.decide(rows, likes)
+            scored, counts = self.score_with_counts(subset)
+            for i, (rows, likes), known in zip(ok, scored, self.known_scores(scored, counts)):
+                results[i] = self.decide(rows, likes, known_score=float(known))
                 results[i].evidence = str(evidence[i])
         return results

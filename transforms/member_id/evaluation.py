@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from transforms.member_id.estimator import Estimator
+from transforms.member_id.estimator import DECISION_FEATURES, Estimator, decision_features
 
 BUCKETS = [(1, 1), (2, 3), (4, 7), (8, 15), (16, 10**9)]
 
@@ -38,7 +38,8 @@ def score_queries(estimator: Estimator, queries: pd.DataFrame, batch: int = 200)
     out = []
     for start in range(0, len(usable), batch):
         part = usable.iloc[start:start + batch].reset_index(drop=True)
-        for truth, (rows, likes) in zip(part["member_id"], estimator.score(part)):
+        scored, counts = estimator.score_with_counts(part)
+        for truth, (rows, likes), count in zip(part["member_id"], scored, counts):
             voted = estimator.decide(rows, likes, threshold=-1.0)
             members = estimator.store_members[rows]
             order = np.argsort(-likes, kind="stable")
@@ -47,13 +48,18 @@ def score_queries(estimator: Estimator, queries: pd.DataFrame, batch: int = 200)
                         "in_candidates": bool(truth in set(members)), "voted": voted.member_id,
                         "max_likelihood": float(likes.max()) if len(likes) else 0.0,
                         "vote_likelihood": voted.likelihood if len(likes) else 0.0,
-                        "top3": "\x1f".join(top3), "answered": True})
+                        "top3": "\x1f".join(top3), "answered": True,
+                        **dict(zip(DECISION_FEATURES, decision_features(members, likes, count)))})
     for truth in queries.loc[unusable.to_numpy(), "member_id"]:
         out.append({"truth": truth, "stored": int(stored.get(truth, 0)), "candidates": 0, "in_candidates": False,
-                    "voted": "", "max_likelihood": 0.0, "vote_likelihood": 0.0, "top3": "", "answered": False})
+                    "voted": "", "max_likelihood": 0.0, "vote_likelihood": 0.0, "top3": "", "answered": False,
+                    **dict.fromkeys(DECISION_FEATURES[1:], 0.0)})
     frame = pd.DataFrame(out, columns=["truth", "stored", "candidates", "in_candidates", "voted", "max_likelihood",
-                                       "vote_likelihood", "top3", "answered"])
+                                       "vote_likelihood", "top3", "answered"] + DECISION_FEATURES[1:])
     frame["known"] = frame["stored"] > 0
+    model = getattr(estimator, "decision_model", None)
+    frame["known_score"] = (model.predict_proba(frame[DECISION_FEATURES].to_numpy(dtype="float64"))[:, 1]
+                            if model is not None and len(frame) else frame["max_likelihood"])
     strict = queries[~unusable.to_numpy()] if len(queries) else queries
     frame.attrs["strict_answerable"] = (int(sum(all(str(r[f] or "") != "" for f in STRICT_FIELDS)
                                                 for _, r in strict.iterrows())) if len(strict) else 0)
@@ -61,15 +67,15 @@ def score_queries(estimator: Estimator, queries: pd.DataFrame, batch: int = 200)
 
 
 def decisions(scored: pd.DataFrame, threshold: float) -> pd.Series:
-    return scored["voted"].where(scored["max_likelihood"] >= threshold, "")
+    return scored["voted"].where(scored["known_score"] >= threshold, "")
 
 
 def no_member_curve(scored: pd.DataFrame, thresholds=None) -> list[dict]:
-    """No-member precision/recall for each threshold on the max likelihood (answered queries;
+    """No-member precision/recall for each threshold on the known score (answered queries;
     truth "no member" = the member has no stored access)."""
     answered = scored[scored["answered"]]
     unseen = ~answered["known"].to_numpy()
-    like = answered["max_likelihood"].to_numpy()
+    like = answered["known_score"].to_numpy()
     if thresholds is None:
         thresholds = np.unique(np.r_[np.linspace(0.0, 1.0, 101), np.quantile(like, np.linspace(0, 1, 201))
                                      if len(like) else []])
@@ -124,9 +130,52 @@ def calibration_error(probability: np.ndarray, correct: np.ndarray, bins: int = 
     return float(total / len(probability))
 
 
-def calibrate(scored: pd.DataFrame, target_precision: float = 0.9) -> dict:
-    """Threshold for the target no-member precision and the isotonic calibrator, both from ``scored``."""
-    return {**choose_threshold(scored, target_precision), "calibrator": fit_calibrator(scored)}
+def _decision_classifier(seed: int = 0):
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    return HistGradientBoostingClassifier(max_iter=100, learning_rate=0.1, max_leaf_nodes=15, min_samples_leaf=20,
+                                          random_state=seed)
+
+
+def fit_decision_model(scored: pd.DataFrame, folds: int = 2, seed: int = 0):
+    """P(known member) from the decision features, fitted on ``scored`` (a calibration window).
+    Returns (model fitted on all of it, out-of-fold scores for choosing the threshold on data the
+    model did not see), or (None, None) when the window lacks either class."""
+    answered = scored[scored["answered"]].reset_index(drop=True)
+    y = answered["known"].to_numpy(dtype=int)
+    if len(answered) < 40 or y.min() == y.max() or min(y.sum(), len(y) - y.sum()) < folds * 5:
+        return None, None
+    X = answered[DECISION_FEATURES].to_numpy(dtype="float64")
+    fold = np.random.default_rng(seed).integers(0, folds, len(y))
+    out_of_fold = np.zeros(len(y))
+    for k in range(folds):
+        fit = fold != k
+        if y[fit].min() == y[fit].max():
+            return None, None
+        out_of_fold[fold == k] = _decision_classifier(seed).fit(X[fit], y[fit]).predict_proba(X[fold == k])[:, 1]
+    return _decision_classifier(seed).fit(X, y), out_of_fold
+
+
+def calibrate(scored: pd.DataFrame, target_precision: float = 0.9, decision_model: bool = True) -> dict:
+    """From a calibration window ``scored`` (disjoint from training and from the reported days):
+    the decision model (P(known member), 2-fold cross-fitted so that the threshold is chosen on
+    out-of-fold scores), the no-member threshold for the target precision, and the isotonic
+    calibrator of the vote's likelihood."""
+    model, out_of_fold = fit_decision_model(scored) if decision_model else (None, None)
+    frame = scored
+    if model is not None:
+        frame = scored.copy()
+        frame.loc[frame["answered"].to_numpy(), "known_score"] = out_of_fold
+    return {**choose_threshold(frame, target_precision), "calibrator": fit_calibrator(scored),
+            "decision_model": model, "decision": "P(known) model" if model is not None else "max likelihood"}
+
+
+def apply_decision_model(scored: pd.DataFrame, model) -> pd.DataFrame:
+    """``scored`` with the known score recomputed by ``model`` (None: the max likelihood)."""
+    scored = scored.copy()
+    scored["known_score"] = (model.predict_proba(scored[DECISION_FEATURES].to_numpy(dtype="float64"))[:, 1]
+                             if model is not None and len(scored) else scored["max_likelihood"])
+    return scored
 
 
 def metrics(scored: pd.DataFrame, threshold: float, calibrator=None) -> dict:

@@ -153,10 +153,10 @@ def _measure(model, store, calibration, test, settings) -> dict:
                           block_per_member=settings.mid_block_per_member)
     calibration = evaluation.calibrate(evaluation.score_queries(estimator, calibration),
                                        settings.mid_no_member_precision)
-    result = evaluation.metrics(evaluation.score_queries(estimator, test), calibration["threshold"],
-                                calibration["calibrator"])
-    result["calibration"] = {k: v for k, v in calibration.items() if k != "calibrator"}
-    result["_calibrator"] = calibration["calibrator"]
+    tested = evaluation.apply_decision_model(evaluation.score_queries(estimator, test), calibration["decision_model"])
+    result = evaluation.metrics(tested, calibration["threshold"], calibration["calibrator"])
+    result["calibration"] = {k: v for k, v in calibration.items() if k not in ("calibrator", "decision_model")}
+    result["_calibrator"] = (calibration["calibrator"], calibration["decision_model"])
     return result
 
 
@@ -181,7 +181,8 @@ def evaluate_models(settings, ds: str) -> dict:
     full_window = window(ds, settings.mid_train_days + 2)
     estimator = Estimator(models[served], usable_store(_enriched(settings, full_window)),
                           threshold=results[served]["threshold"], max_candidates=settings.mid_max_candidates,
-                          block_per_member=settings.mid_block_per_member, calibrator=calibrators[served])
+                          block_per_member=settings.mid_block_per_member, calibrator=calibrators[served][0],
+                          decision_model=calibrators[served][1])
     version = registry.save(
         estimator, params={"model": served, "pairs": settings.mid_train_pairs, "mlp_hidden": settings.mid_mlp_hidden,
                            "max_candidates": settings.mid_max_candidates,
