@@ -87,7 +87,7 @@ def test_round_trip_errors_validation_usage(trained, db_url, caplog):
 
         bot = client.post("/v1/estimations", headers=headers, json={**access, "user_agent": "curl/8.5.0"})
         failed = wait_result(client, bot.json()["key"], headers)
-        assert failed["status"] == "error" and "os_version" in failed["error"] and failed["member_id"] is None
+        assert failed["status"] == "error" and "bot" in failed["error"] and failed["member_id"] is None
 
         assert client.get(f"/v1/estimations/{accepted.json()['key']}", headers={"X-API-Key": admin}).status_code == 404
         usage = client.get("/v1/usage", headers=headers).json()

@@ -39,7 +39,8 @@ def score_queries(estimator: Estimator, queries: pd.DataFrame, batch: int = 200)
     for start in range(0, len(usable), batch):
         part = usable.iloc[start:start + batch].reset_index(drop=True)
         scored, counts = estimator.score_with_counts(part)
-        for truth, (rows, likes), count in zip(part["member_id"], scored, counts):
+        evidence = part["evidence"].tolist() if "evidence" in part else [""] * len(part)
+        for truth, (rows, likes), count, ev in zip(part["member_id"], scored, counts, evidence):
             voted = estimator.decide(rows, likes, threshold=-1.0)
             members = estimator.store_members[rows]
             order = np.argsort(-likes, kind="stable")
@@ -48,14 +49,15 @@ def score_queries(estimator: Estimator, queries: pd.DataFrame, batch: int = 200)
                         "in_candidates": bool(truth in set(members)), "voted": voted.member_id,
                         "max_likelihood": float(likes.max()) if len(likes) else 0.0,
                         "vote_likelihood": voted.likelihood if len(likes) else 0.0,
-                        "top3": "\x1f".join(top3), "answered": True,
+                        "top3": "\x1f".join(top3), "answered": True, "evidence": ev,
                         **dict(zip(DECISION_FEATURES, decision_features(members, likes, count)))})
     for truth in queries.loc[unusable.to_numpy(), "member_id"]:
         out.append({"truth": truth, "stored": int(stored.get(truth, 0)), "candidates": 0, "in_candidates": False,
                     "voted": "", "max_likelihood": 0.0, "vote_likelihood": 0.0, "top3": "", "answered": False,
+                    "evidence": "none",
                     **dict.fromkeys(DECISION_FEATURES[1:], 0.0)})
     frame = pd.DataFrame(out, columns=["truth", "stored", "candidates", "in_candidates", "voted", "max_likelihood",
-                                       "vote_likelihood", "top3", "answered"] + DECISION_FEATURES[1:])
+                                       "vote_likelihood", "top3", "answered", "evidence"] + DECISION_FEATURES[1:])
     frame["known"] = frame["stored"] > 0
     model = getattr(estimator, "decision_model", None)
     frame["known_score"] = (model.predict_proba(frame[DECISION_FEATURES].to_numpy(dtype="float64"))[:, 1]
@@ -191,6 +193,13 @@ def metrics(scored: pd.DataFrame, threshold: float, calibrator=None) -> dict:
         label = f"{lo}" if lo == hi else (f"{lo}-{hi}" if hi < 10**9 else f"{lo}+")
         by_bucket[label] = {"queries": int(sel.sum()),
                             "top1_accuracy": float((decided[sel] == scored["truth"][sel]).mean()) if sel.any() else None}
+    by_evidence = {}
+    evidence = scored["evidence"] if "evidence" in scored else pd.Series("", index=scored.index)
+    place = evidence.fillna("").str.extract(r"place=(\w+)")[0].fillna("none")
+    for level in ("city", "region", "country", "none"):
+        sel = known & (place == level)
+        by_evidence[f"place={level}"] = {"queries": int(sel.sum()), "top1_accuracy": float(
+            (decided[sel] == scored["truth"][sel]).mean()) if sel.any() else None}
     tp = int((predicted_none & unseen).sum())
     answered_known = known & answered
     result = {
@@ -211,6 +220,7 @@ def metrics(scored: pd.DataFrame, threshold: float, calibrator=None) -> dict:
         "blocking_recall": float(scored["in_candidates"][known].mean()) if known.any() else None,
         "mean_candidates": float(scored["candidates"][answered].mean()) if answered.any() else None,
         "accuracy_by_stored_accesses": by_bucket,
+        "accuracy_by_evidence": by_evidence,
         "no_member_curve": [c for c in no_member_curve(scored, np.round(np.linspace(0.05, 0.95, 19), 2))],
     }
     if calibrator is not None:

@@ -174,7 +174,8 @@ def evaluate_models(settings, ds: str) -> dict:
         results[kind] = _measure(model, store, calibration, test, settings)
         calibrators[kind] = results[kind].pop("_calibrator")
         log.info("%s on %s: %s", kind, ds, {k: v for k, v in results[kind].items()
-                                            if k not in ("accuracy_by_stored_accesses", "no_member_curve")})
+                                            if k not in ("accuracy_by_stored_accesses", "no_member_curve",
+                                                         "accuracy_by_evidence")})
     registry = ModelRegistry(settings.lake, MODEL_NAME)
     current = _current_on_same_days(settings, registry, ds, (store, calibration, test))
     served = settings.mid_served_model
@@ -278,6 +279,11 @@ def render_report(report: dict) -> str:
     for bucket, cell in report["models"][kinds[0]]["accuracy_by_stored_accesses"].items():
         lines.append(f"| {bucket} | {cell['queries']} | " + " | ".join(
             _fmt(report["models"][k]["accuracy_by_stored_accesses"][bucket]["top1_accuracy"]) for k in kinds) + " |")
+    lines += ["", "Top-1 accuracy by the place evidence of the access (country = e.g. mobile carrier ranges):", "",
+              "| evidence | queries | " + " | ".join(kinds) + " |", "|---|---|" + "---|" * len(kinds)]
+    for level, cell in report["models"][kinds[0]].get("accuracy_by_evidence", {}).items():
+        lines.append(f"| {level} | {cell['queries']} | " + " | ".join(
+            _fmt(report["models"][k]["accuracy_by_evidence"][level]["top1_accuracy"]) for k in kinds) + " |")
     current = report.get("current_model_same_days")
     if current:
         lines += ["", f"Currently promoted model {current['version']} on the same store, calibration and test days"
