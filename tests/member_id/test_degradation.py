@@ -125,3 +125,32 @@ def test_enrich_stage_refuses_a_wrong_database_before_reading_rows(dbs, tmp_path
                                 mid_isp_mmdb=dbs["city"])
     with pytest.raises(GeoConfigError):
         stages.enrich_day(settings, "2026-03-01")  # no partition exists: the check comes first
+
+
+MAXMIND = __import__("pathlib").Path(__file__).parent / "data" / "maxmind"
+
+
+@pytest.mark.parametrize("network", ["", "GeoLite2-ASN-Test.mmdb", "GeoIP2-ISP-Test.mmdb"])
+def test_maxmind_test_databases_known_answers(network):
+    geo = GeoLookup(str(MAXMIND / "GeoLite2-City-Test.mmdb"), str(MAXMIND / network) if network else "")
+    ips = ["81.2.69.142", "89.160.20.112", "67.43.156.1", "1.128.0.0", "10.0.0.1"]
+    out = enrich(frame_of(ips, [UAS["linux_chrome"]] * len(ips)), geo).set_index("ip")
+    assert out.loc["81.2.69.142", "place"] == "GB/England/London"
+    assert out.loc["89.160.20.112", "place"] == "SE/Östergötland County/Linköping"
+    assert out.loc["67.43.156.1", "place"] == "BT"  # the City database knows only the country
+    assert out.loc["1.128.0.0", "place"] == "" and out.loc["10.0.0.1", "place"] == ""
+    expected = {"": {"89.160.20.112": "89.160.20.0/24", "1.128.0.0": "1.128.0.0/24"},
+                "GeoLite2-ASN-Test.mmdb": {"89.160.20.112": "AS29518", "1.128.0.0": "AS1221"},
+                "GeoIP2-ISP-Test.mmdb": {"89.160.20.112": "Bredband2 AB", "1.128.0.0": "Telstra Internet"}}[network]
+    for ip, value in expected.items():
+        assert out.loc[ip, "network"] == value
+    if network:
+        assert out.loc["89.160.20.112", "asn"] == "AS29518" and out.loc["67.43.156.1", "asn"] == "AS35908"
+    assert (out["unusable"] == "").all()  # a Linux Chrome UA is evidence even for a private address
+
+
+def test_maxmind_database_in_the_wrong_role():
+    with pytest.raises(GeoConfigError, match="GeoLite2-City database; the ISP/ASN"):
+        GeoLookup(str(MAXMIND / "GeoLite2-City-Test.mmdb"), str(MAXMIND / "GeoLite2-City-Test.mmdb"))
+    with pytest.raises(GeoConfigError, match="GeoLite2-ASN database; the City"):
+        GeoLookup(str(MAXMIND / "GeoLite2-ASN-Test.mmdb"))
