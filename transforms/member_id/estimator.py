@@ -50,16 +50,41 @@ def top3_vote(members: np.ndarray, likelihoods: np.ndarray) -> tuple[str, float]
 
 DECISION_FEATURES = ["max_likelihood", "second_member_likelihood", "margin", "winner_top3_votes",
                      "winner_top10_share", "top3_mean_likelihood", "log_candidates", "log_A_count", "log_B_count",
-                     "log_C_count"]
+                     "log_C_count", "log_prefix_count", "log_address_count"]
+
+
+def address_keys(columns) -> tuple[np.ndarray, np.ndarray]:
+    """(network prefix key, address key) per access: the /24 (/64) and, for IPv4, the address
+    itself (an IPv6 /64 is one household already)."""
+    from transforms.member_id.query import _hashes, _text
+
+    prefix = _hashes([_text(v) for v in np.asarray(columns["ip_prefix"], dtype=object)])
+    last = np.nan_to_num(np.asarray(columns["ip_o4"], dtype="float64"), nan=0.0).astype(np.uint64)
+    v4 = np.asarray(columns["ip_version"], dtype="float64") == 4
+    return prefix, np.where(v4, prefix ^ (last + np.uint64(1)) * np.uint64(0x9E3779B97F4A7C15), prefix)
+
+
+class _Counter:
+    """Counts of keys in the store, looked up with searchsorted."""
+
+    def __init__(self, keys: np.ndarray):
+        self.keys, self.counts = np.unique(keys, return_counts=True)
+
+    def __call__(self, keys: np.ndarray) -> np.ndarray:
+        if not len(self.keys):
+            return np.zeros(len(keys))
+        pos = np.minimum(np.searchsorted(self.keys, keys), len(self.keys) - 1)
+        return np.where(self.keys[pos] == keys, self.counts[pos], 0).astype("float64")
 
 
 def decision_features(members: np.ndarray, likes: np.ndarray, counts: np.ndarray) -> np.ndarray:
     """What the no-member decision looks at for one query: how likely the best pair is, how far
     ahead of the next member, how concentrated the top is on one member, how many candidates,
-    and whether the query's UA+place+network groups exist in the store at all (``counts``: the
-    A, B, C group counts of the query)."""
+    whether the query's UA+place+network groups exist in the store at all, and how many stored
+    accesses come from its network prefix and its address (``counts``: A, B, C group counts,
+    prefix count, address count)."""
     out = np.zeros(len(DECISION_FEATURES))
-    out[7:] = np.log1p(np.nan_to_num(counts, nan=0.0))
+    out[7:7 + len(counts)] = np.log1p(np.nan_to_num(counts, nan=0.0))
     if not len(likes):
         return out
     order = np.argsort(-likes, kind="stable")
@@ -102,6 +127,8 @@ class Estimator:
         self.table = feature_table(store, self.stats)
         self.encoder = QueryEncoder(self.stats)
         self.index = CandidateIndex(store, max_candidates, block_per_member)
+        prefix, address = address_keys({c: store[c].to_numpy() for c in ("ip_prefix", "ip_o4", "ip_version")})
+        self.prefix_counts, self.address_counts = _Counter(prefix), _Counter(address)
         self.window = (str(store["ts"].min()), str(store["ts"].max()))
         log.info("estimator: %d stored accesses of %d members indexed in %.1fs (%.0f MB of arrays)", len(store),
                  len(set(self.store_members)), time.perf_counter() - started, self.nbytes() / 2**20)
@@ -117,12 +144,16 @@ class Estimator:
         return self.score_with_counts(queries)[0]
 
     def score_with_counts(self, queries) -> tuple[list[tuple[np.ndarray, np.ndarray]], np.ndarray]:
-        """:meth:`score` and the (n, 3) A/B/C group counts of the queries in the store."""
+        """:meth:`score` and, per query, the A/B/C group counts, the prefix and the address counts
+        in the store."""
         columns = query_columns(queries) if isinstance(queries, pd.DataFrame) else queries
         table, keys = self.encoder.encode(columns)
         ia, ib, bounds = self.index.lookup(keys)
         likes = self.model.likelihood(pair_vectors(table, ia, self.table, ib))
         counts = table.numbers[:, [table.number_names.index(f"{g}_count") for g in "ABC"]].astype("float64")
+        if hasattr(self, "prefix_counts"):
+            prefix, address = address_keys(columns)
+            counts = np.column_stack([counts, self.prefix_counts(prefix), self.address_counts(address)])
         return [(ib[bounds[i]:bounds[i + 1]], likes[bounds[i]:bounds[i + 1]]) for i in range(len(keys))], counts
 
     def known_scores(self, scored: list, counts: np.ndarray) -> np.ndarray:
@@ -132,7 +163,7 @@ class Estimator:
         if model is None:
             return np.array([float(likes.max()) if len(likes) else 0.0 for _, likes in scored])
         features = np.vstack([decision_features(self.store_members[rows], likes, c)
-                              for (rows, likes), c in zip(scored, counts)]) if scored else np.zeros((0, 10))
+                              for (rows, likes), c in zip(scored, counts)]) if scored else np.zeros((0, len(DECISION_FEATURES)))
         return model.predict_proba(features)[:, 1] if len(features) else np.zeros(0)
 
     def decide(self, rows: np.ndarray, likes: np.ndarray, threshold: float | None = None,
