@@ -245,7 +245,7 @@ def main():
     stored, queries = timed("generate + enrich", lambda: build(args.members, args.days, work))
     store = usable_store(stored, per_member=args.per_member)
     del stored
-    queries = queries[(queries["member_id"] != "") & (queries["missing_fields"] == "")].reset_index(drop=True)
+    queries = queries[(queries["member_id"] != "") & (queries["unusable"] == "")].reset_index(drop=True)
     print(f"store: {len(store)} accesses of {store['member_id'].nunique()} members (at most {args.per_member} each);"
           f" {len(queries)} query accesses of the next day", flush=True)
     table = timed("group stats + features", lambda: features.feature_table(store, features.GroupStats().fit(store)))

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Member-ID estimation demo: generate 6 days of access logs for 2,000 members (+ GeoIP test
-# databases), ingest every day through Airflow, retrain on the last day, check the API once.
+# Member-ID estimation demo: generate 6 days of hard-world access logs for 2,000 members (+ GeoIP
+# City and ASN test databases), ingest every day through Airflow, retrain on the last day, check the API once.
 set -euo pipefail
 MID="$TRACKSCOPE_HOME/member_id"
 mkdir -p "$MID"
 export TRACKSCOPE_MID_LOG_DIR="$MID/logs" TRACKSCOPE_MID_CITY_MMDB="$MID/geo/City.mmdb" \
-       TRACKSCOPE_MID_ISP_MMDB="$MID/geo/ISP.mmdb" TRACKSCOPE_MID_API_DB_URL="sqlite:///$MID/api.sqlite"
+       TRACKSCOPE_MID_ISP_MMDB="$MID/geo/ASN.mmdb" TRACKSCOPE_MID_API_DB_URL="sqlite:///$MID/api.sqlite"
 export TRACKSCOPE_MID_TRAIN_DAYS="${TRACKSCOPE_MID_TRAIN_DAYS:-4}" TRACKSCOPE_MID_TRAIN_PAIRS="${TRACKSCOPE_MID_TRAIN_PAIRS:-60000}"
 export TRACKSCOPE_MID_PAIR_CHUNK=20000 TRACKSCOPE_MID_GBM_MAX_PAIRS=60000 TRACKSCOPE_MID_MAX_CANDIDATES=150 TRACKSCOPE_MID_EVAL_QUERIES=1000
 export TRACKSCOPE_MID_MLP_HIDDEN="${TRACKSCOPE_MID_MLP_HIDDEN:-500,500,500,50}" TRACKSCOPE_MID_MLP_EPOCHS=1
@@ -15,7 +15,8 @@ python - <<PY
 from datetime import date
 from transforms.member_id.generator import Generator
 gen = Generator(n_members=2000, days=$DAYS, start=date.fromisoformat("$START"), seed=7)
-gen.write_geo("$TRACKSCOPE_MID_CITY_MMDB", "$TRACKSCOPE_MID_ISP_MMDB")
+# City + ASN: what the free GeoLite2 package offers (an ISP database is optional)
+gen.write_geo("$TRACKSCOPE_MID_CITY_MMDB", asn_path="$TRACKSCOPE_MID_ISP_MMDB")
 counts = gen.write_logs("$TRACKSCOPE_MID_LOG_DIR")
 print("[member_id] generated", sum(counts.values()), "log lines over", len(counts), "days")
 PY

@@ -26,7 +26,7 @@ def make_app(trained, db_url, workers=2, reload_s=0.0, lease_s=60.0, **options):
 def known_access(trained):
     """A real access of the test day (its member is in the store)."""
     enriched = trained[0].lake.read_partition(stages.ENRICHED, DAY_NAMES[-1])
-    row = enriched[(enriched["member_id"] != "") & (enriched["missing_fields"] == "")].iloc[0]
+    row = enriched[(enriched["member_id"] != "") & (enriched["unusable"] == "")].iloc[0]
     return {"ip": row["ip"], "access_time": row["ts"].isoformat(), "user_agent": row["user_agent"]}
 
 
@@ -67,7 +67,7 @@ def test_round_trip_errors_validation_usage(trained, db_url, caplog):
 
         bot = client.post("/v1/estimations", headers=headers, json={**access, "user_agent": "curl/8.5.0"})
         failed = wait_result(client, bot.json()["key"], headers)
-        assert failed["status"] == "error" and "os_version" in failed["error"] and failed["member_id"] is None
+        assert failed["status"] == "error" and "bot" in failed["error"] and failed["member_id"] is None
 
         assert client.get(f"/v1/estimations/{accepted.json()['key']}", headers={"X-API-Key": admin}).status_code == 404
         usage = client.get("/v1/usage", headers=headers).json()

@@ -47,8 +47,9 @@ def test_fast_path_equals_reference(trained, per_member):
     cap = 25  # small, so that some queries are cut to the budget and others are not
     estimator = Estimator(model, store, threshold=0.3, max_candidates=cap, block_per_member=per_member)
     later = settings.lake.read(stages.ENRICHED, DAY_NAMES[4:])
-    queries = pd.concat([query_rows(later), later[later["missing_fields"] != ""].head(5)], ignore_index=True)
-    estimable = queries[queries["missing_fields"] == ""].reset_index(drop=True)
+    queries = pd.concat([query_rows(later), later[later["unusable"] != ""].head(5)], ignore_index=True)
+    estimable = queries[queries["unusable"] == ""].reset_index(drop=True)
+    assert (estimable["missing_fields"] != "").any()  # degraded accesses are estimated too
 
     reference = feature_table(estimable, estimator.stats)
     table, keys = estimator.encoder.encode({c: estimable[c].to_numpy() for c in estimable.columns})
@@ -90,6 +91,6 @@ def test_enrich_columns_equal_enrich(world):
     tokyo = timezone(timedelta(hours=9))
     times = [t.to_pydatetime().astimezone(tokyo) for t in accesses["ts"]]  # as clients may send them
     got = enrich_columns(times, accesses["ip"].tolist(), accesses["user_agent"].tolist(), geo)
-    for name in QUERY_COLUMNS + ["missing_fields", "is_bot"]:
+    for name in QUERY_COLUMNS + ["missing_fields", "evidence", "unusable", "is_bot"]:
         np.testing.assert_array_equal(got[name], expected[name].to_numpy(), err_msg=name)
     assert (expected["missing_fields"] != "").any() and expected["is_bot"].any() and (expected["ip_version"] == 6).any()

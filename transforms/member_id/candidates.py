@@ -1,8 +1,9 @@
 """Candidate index: an estimation scores only stored accesses that share a block with the query.
 
-Blocks: (UA string, ISP) and (UA string, city) (the paper's group keys B, C), network prefix
-(/24 or /64), (browser family, OS family, ISP) for browser updates, and (device brand+model, OS
-family, ISP). Each block keeps its most recent ``max_candidates`` accesses, at most
+Blocks: (UA string, network) and (UA string, place) (the paper's group keys B, C with their
+fallbacks: network = ISP > ASN > routed prefix > /24|/48, place = city > region > country),
+network prefix (/24 or /64), (browser family, OS family, network) for browser updates, and
+(device brand+model, OS family, network). Each block keeps its most recent ``max_candidates`` accesses, at most
 ``per_member`` of any one member (so a big block's budget spans many members: blocking recall
 0.76 → 0.84 on the demo data); the union is ranked by how many blocks a stored access shares
 with the query, then recency, and cut to ``max_candidates``. How often the true member survives
@@ -19,8 +20,8 @@ import pandas as pd
 
 from transforms.member_id.features import hash_strings, joined
 
-BLOCKS = [("user_agent", "isp"), ("user_agent", "city"), ("ip_prefix",), ("browser_name", "os_name", "isp"),
-          ("device_brand", "device_model", "os_name", "isp")]
+BLOCKS = [("user_agent", "network"), ("user_agent", "place"), ("ip_prefix",), ("browser_name", "os_name", "network"),
+          ("device_brand", "device_model", "os_name", "network")]
 
 
 def block_keys(frame: pd.DataFrame) -> np.ndarray:

@@ -13,14 +13,19 @@ import pandas as pd
 
 from transforms.member_id.schemas import NUMERIC_FEATURES, STRING_FEATURES
 
-GROUP_KEYS = {"A": ["user_agent", "city", "isp"], "B": ["user_agent", "isp"], "C": ["user_agent", "city"]}
+# the paper's keys with city → "place" (city, else region, else country) and ISP → "network" (ISP, else
+# ASN, else routed prefix, else /24 or /48): the groups degrade to coarser evidence instead of failing
+GROUP_KEYS = {"A": ["user_agent", "place", "network"], "B": ["user_agent", "network"], "C": ["user_agent", "place"]}
 GROUP_X = {"A": ["hour", "weekday"], "B": ["hour", "weekday", "latitude", "longitude"], "C": ["hour", "weekday"]}
-GROUP_Y = {"B": "city", "C": "isp"}  # the mode statistics of the group
+GROUP_Y = {"B": "place", "C": "network"}  # the mode statistics of the group
 STAT_X = ["mean", "std", "q1", "q2", "q3"]
 
 
 def stable_hash(text: str) -> int:
     return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "little")
+
+
+EMPTY = np.uint64(stable_hash(""))  # the hash of a field that could not be derived
 
 
 def hash_strings(values) -> np.ndarray:
@@ -130,13 +135,15 @@ def _version_key(numbers: np.ndarray, names: list, prefix: str) -> np.ndarray:
 
 
 def pair_vectors(a: FeatureTable, ia: np.ndarray, b: FeatureTable, ib: np.ndarray) -> np.ndarray:
-    """Rows ``a[ia]`` paired with ``b[ib]``: string equality, numeric differences, great-circle
+    """Rows ``a[ia]`` paired with ``b[ib]``: string equality (NaN when either side is empty),
+    numeric differences (incl. of the ``miss_*`` flags; NaN propagates), great-circle
     distance (km), implied travel speed (km/h), OS/browser version going backwards in time,
     and the first access's OS and browser family hashed to a number."""
     sa, sb = a.strings[ia], b.strings[ib]
     na, nb = a.numbers[ia], b.numbers[ib]
     names = a.number_names
     equal = (sa == sb).astype("float32")
+    equal[(sa == EMPTY) | (sb == EMPTY)] = np.nan  # unknown on either side: no evidence either way
     diff = na - nb
     lat1, lon1, lat2, lon2 = (np.radians(x[:, names.index(c)].astype("float64"))
                               for x, c in ((na, "latitude"), (na, "longitude"), (nb, "latitude"), (nb, "longitude")))

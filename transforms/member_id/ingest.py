@@ -5,8 +5,18 @@ each holding one day or many (an input index records which UTC days each file ho
 run reads only those files and lines); logs in combined log format
 (``%h %l %u %t "%r" %>s %b "%{Referer}i" "%{User-agent}i"`` plus optional extra quoted fields,
 e.g. a cookie), or ``access-YYYY-MM-DD.csv`` / ``.parquet`` with columns member_id, ts, ip,
-user_agent. The member comes from ``%u`` (``user``), a cookie (``cookie:<name>``, searched in the
-extra quoted fields) or a column (``column:<name>``).
+user_agent. Where the member comes from (:class:`MemberSource`, setting ``mid_member_field``):
+
+* ``user``: the ``%u`` field (HTTP auth user, or what the application logs there);
+* ``header:<name>``: a request header logged as an extra quoted field (``"%{X-Member-Id}i"``);
+  ``mid_log_extra_fields`` names the extra fields in order (e.g. ``X-Member-Id,Cookie``). In
+  table inputs, the column ``<name>``;
+* ``cookie:<name>``: a cookie in the ``Cookie`` extra field (or in any extra field when the
+  fields are not named);
+* ``column:<name>``: a column of table inputs;
+* ``map:<file>``: a separate CSV ``request_id,member_id`` joined on the request id, which the
+  log holds in the extra field (or table column) named by ``mid_request_id_field``
+  (e.g. ``"%{UNIQUE_ID}e"`` named ``request_id``). Requests absent from the map are anonymous.
 """
 from __future__ import annotations
 
@@ -74,14 +84,71 @@ def input_index(lake=None) -> InputIndex:
     return InputIndex(lake, "member_id", scan)
 
 
-def _member_from_extras(extras: str, member_field: str) -> str:
-    name = member_field.split(":", 1)[1]
-    for field in EXTRA.findall(extras):
-        for part in field.split(";"):
-            key, _, value = part.strip().partition("=")
-            if key == name:
-                return value
-    return ""
+class MemberSourceError(ValueError):
+    """A member-field setting that cannot work (checked before any line is read)."""
+
+
+class MemberSource:
+    def __init__(self, member_field: str = "user", extra_fields: str = "", request_id_field: str = "request_id"):
+        self.kind, _, self.name = member_field.partition(":")
+        self.extra = [f.strip().lower() for f in extra_fields.split(",") if f.strip()]
+        self.request_id_field = request_id_field.strip()
+        self.mapping = None
+        if self.kind not in ("user", "header", "cookie", "column", "map") or (self.kind != "user" and not self.name):
+            raise MemberSourceError(f"mid_member_field={member_field!r}: expected user, header:<name>, cookie:<name>, "
+                                    "column:<name> or map:<csv file>")
+        if self.kind == "map":
+            path = Path(self.name)
+            if not path.is_file():
+                raise MemberSourceError(f"member mapping file {path} does not exist")
+            table = pd.read_csv(path, dtype=str, keep_default_na=False)
+            if not {"request_id", "member_id"} <= set(table.columns):
+                raise MemberSourceError(f"member mapping file {path} needs the columns request_id,member_id")
+            self.mapping = dict(zip(table["request_id"], table["member_id"]))
+
+    def _extra(self, extras: list[str], name: str) -> str | None:
+        """The extra quoted field called ``name`` (mid_log_extra_fields), or None when not named."""
+        if name.lower() in self.extra:
+            i = self.extra.index(name.lower())
+            return extras[i] if i < len(extras) else ""
+        return None
+
+    def from_combined(self, user: str, extras_text: str) -> str:
+        if self.kind == "user":
+            return user
+        extras = EXTRA.findall(extras_text)
+        if self.kind == "header":
+            value = self._extra(extras, self.name)
+            if value is None:
+                raise MemberSourceError(f"mid_member_field=header:{self.name} but mid_log_extra_fields "
+                                        f"({','.join(self.extra) or 'empty'}) does not name the log field holding it")
+            return value
+        if self.kind == "cookie":
+            cookie = self._extra(extras, "cookie")
+            for field in ([cookie] if cookie is not None else extras):
+                for part in field.split(";"):
+                    key, _, value = part.strip().partition("=")
+                    if key == self.name:
+                        return value
+            return ""
+        if self.kind == "map":
+            request_id = self._extra(extras, self.request_id_field)
+            if request_id is None:
+                raise MemberSourceError(f"mid_member_field=map:… needs mid_log_extra_fields to name the field "
+                                        f"{self.request_id_field!r} (mid_request_id_field) that holds the request id")
+            return self.mapping.get(request_id, "")
+        raise MemberSourceError(f"column:{self.name} applies to CSV/Parquet inputs, not to combined logs")
+
+    def from_record(self, rec: dict):
+        if self.kind in ("column", "header"):
+            return rec.get(self.name)
+        if self.kind == "map":
+            return self.mapping.get(str(rec.get(self.request_id_field, "")), "")
+        return rec.get("member_id")
+
+
+def _source(member_field) -> MemberSource:
+    return member_field if isinstance(member_field, MemberSource) else MemberSource(member_field)
 
 
 def check_ip(raw: str) -> str | None:
@@ -118,6 +185,7 @@ def _accept(row: dict, ds: str, quarantine: Quarantine, source: str) -> bool:
 def parse_combined(lines, ds: str, member_field: str, quarantine: Quarantine, source: str) -> list[dict]:
     """Rows of combined-log ``lines`` (texts, or (line number, text) pairs); every line that is
     not kept is quarantined."""
+    source_of_member = _source(member_field)
     rows = []
     for line_no, line in enumerate(lines, 1):
         if isinstance(line, tuple):
@@ -136,7 +204,7 @@ def parse_combined(lines, ds: str, member_field: str, quarantine: Quarantine, so
         except ValueError:
             quarantine.add(line, "unparseable timestamp", f"{source}:{line_no}")
             continue
-        member = user if member_field == "user" else _member_from_extras(extras, member_field)
+        member = source_of_member.from_combined(user, extras)
         row = {"member_id": "" if member in ("-", None) else member, "ts": ts, "ip": host,
                "user_agent": ua.replace('\\"', '"'), "source": source, "line_no": line_no}
         if _accept(row, ds, quarantine, f"{source}:{line_no}"):
@@ -145,14 +213,14 @@ def parse_combined(lines, ds: str, member_field: str, quarantine: Quarantine, so
 
 
 def parse_table(frame: pd.DataFrame, ds: str, member_field: str, quarantine: Quarantine, source: str) -> list[dict]:
-    member_col = member_field.split(":", 1)[1] if member_field.startswith("column:") else "member_id"
+    source_of_member = _source(member_field)
     rows = []
     for line_no, rec in enumerate(frame.to_dict("records"), 1):
         ts = pd.to_datetime(rec.get("ts"), utc=True, errors="coerce")
         if pd.isna(ts) or not rec.get("ip") or rec.get("user_agent") is None:
             quarantine.add(rec, "missing or invalid ts/ip/user_agent", f"{source}:{line_no}")
             continue
-        member = rec.get(member_col)
+        member = source_of_member.from_record(rec)
         row = {"member_id": "" if member is None or pd.isna(member) or member == "-" else str(member),
                "ts": ts.to_pydatetime(), "ip": str(rec["ip"]), "user_agent": str(rec["user_agent"]),
                "source": source, "line_no": line_no}
@@ -161,10 +229,11 @@ def parse_table(frame: pd.DataFrame, ds: str, member_field: str, quarantine: Qua
     return rows
 
 
-def read_day(log_dir: str, ds: str, member_field: str, quarantine: Quarantine,
+def read_day(log_dir: str, ds: str, member_field, quarantine: Quarantine,
              index: InputIndex | None = None) -> tuple[pd.DataFrame, dict]:
     """Accesses of UTC day ``ds`` from every log file that holds it (one file per day, or many
     days per file), and the ingest counts; bad lines quarantined."""
+    member_field = _source(member_field)  # a bad setting fails here, before any file is read
     index = index or input_index()
     files = input_files(log_dir)
     held = index.files_for(files, ds)

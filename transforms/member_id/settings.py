@@ -8,8 +8,13 @@ from transforms.common.settings import DEFAULT_HOME, BaseSettings
 class MemberIdSettings(BaseSettings):
     # inputs
     mid_log_dir: str = str(DEFAULT_HOME / "member_id/logs")  # access-YYYY-MM-DD.{log,csv,parquet}
-    mid_member_field: str = "user"  # "user" (%u) or "cookie:<name>" / "header:<name>" / "column:<name>"
+    # where the member is: "user" (%u), "header:<name>", "cookie:<name>", "column:<name>" or "map:<csv>"
+    # (request_id,member_id joined on the log's request id); see transforms/member_id/ingest.py
+    mid_member_field: str = "user"
+    mid_log_extra_fields: str = ""  # names of the quoted fields after the User-Agent, in order: "X-Member-Id,Cookie"
+    mid_request_id_field: str = "request_id"  # the extra field / column holding the request id (map:)
     mid_city_mmdb: str = str(DEFAULT_HOME / "member_id/geo/City.mmdb")
+    # optional ("" = City alone): a GeoIP2-ISP mmdb, a GeoLite2-ASN mmdb or an IP-range → ASN CSV/TSV
     mid_isp_mmdb: str = str(DEFAULT_HOME / "member_id/geo/ISP.mmdb")
     # model
     mid_train_days: int = 14  # store/training window ending two days before the run date
@@ -22,6 +27,7 @@ class MemberIdSettings(BaseSettings):
     mid_mlp_epochs: int = 2
     mid_served_model: str = "gbm"  # gbm | mlp: the model the gate considers for promotion
     mid_gate_tolerance: float = 0.01
+    mid_no_member_precision: float = 0.9  # no-member threshold: highest recall at this precision (calibration day)
     mid_max_candidates: int = 400
     mid_block_per_member: int = 1  # a candidate block keeps this many accesses per member (0: no limit)
     mid_eval_queries: int = 2000  # evaluation/calibration queries sampled per day (0: all)

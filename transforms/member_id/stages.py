@@ -20,7 +20,7 @@ from transforms.member_id import evaluation, features, training
 from transforms.member_id.enrich import enrich
 from transforms.member_id.estimator import Estimator, usable_store
 from transforms.member_id.geo import GeoLookup
-from transforms.member_id.ingest import input_index, read_day
+from transforms.member_id.ingest import MemberSource, input_index, read_day
 from transforms.member_id.schemas import ACCESSES, ENRICHED, KEY
 from transforms.member_id.settings import MemberIdSettings
 
@@ -31,7 +31,8 @@ SETTINGS = MemberIdSettings  # what the DAGs load for these stages
 
 def ingest_day(settings, ds: str) -> dict:
     quarantine = Quarantine("ingest")
-    frame, counts = read_day(settings.mid_log_dir, ds, settings.mid_member_field, quarantine,
+    source = MemberSource(settings.mid_member_field, settings.mid_log_extra_fields, settings.mid_request_id_field)
+    frame, counts = read_day(settings.mid_log_dir, ds, source, quarantine,
                              input_index(settings.lake))
     quarantine.write(settings.lake, ACCESSES.name, KEY, ds)
     settings.lake.stage_partition(ACCESSES, ds, frame)
@@ -54,17 +55,20 @@ def check_accesses(settings, ds: str) -> None:
 
 
 def enrich_day(settings, ds: str) -> dict:
-    geo = GeoLookup(settings.mid_city_mmdb, settings.mid_isp_mmdb)
+    geo = GeoLookup(settings.mid_city_mmdb, settings.mid_isp_mmdb)  # GeoConfigError here, before any row
+    log.info("GeoIP setup: %s", geo.describe())
     try:
         enriched = enrich(settings.lake.read_partition(ACCESSES, ds), geo)
     finally:
         geo.close()
     settings.lake.stage_partition(ENRICHED, ds, enriched)
     counts = {"accesses": len(enriched), "bots": int(enriched["is_bot"].sum()),
-              "not_estimable": int((enriched["missing_fields"] != "").sum()),
+              "not_estimable": int((enriched["unusable"] != "").sum()),
+              "with_missing_fields": int((enriched["missing_fields"] != "").sum()),
               "ipv6": int((enriched["ip_version"] == 6).sum())}
-    log.info("enriched %s: %s; missing fields: %s", ds, counts,
-             enriched.loc[enriched["missing_fields"] != "", "missing_fields"].value_counts().to_dict())
+    log.info("enriched %s: %s; evidence levels: %s; missing fields: %s", ds, counts,
+             enriched["evidence"].value_counts().head(12).to_dict(),
+             enriched.loc[enriched["missing_fields"] != "", "missing_fields"].value_counts().head(12).to_dict())
     return counts
 
 
@@ -77,8 +81,10 @@ def check_enriched(settings, ds: str) -> None:
         gx.expectations.ExpectColumnValuesToBeInSet(column="ip_version", value_set=[4.0, 6.0]),
         gx.expectations.ExpectColumnValuesToBeBetween(column="hour", min_value=0, max_value=23),
         gx.expectations.ExpectColumnValuesToBeBetween(column="latitude", min_value=-90, max_value=90),
-        # most member accesses must be estimable, or the GeoIP files / UA parser are wrong
-        gx.expectations.ExpectColumnValuesToBeInSet(column="missing_fields", value_set=[""], mostly=0.5),
+        # most accesses must carry usable evidence, or the GeoIP files / UA parser are wrong
+        # (missing city/ISP/versions are normal: they fall back to coarser evidence)
+        gx.expectations.ExpectColumnValuesToBeInSet(column="unusable", value_set=[""], mostly=0.5),
+        gx.expectations.ExpectColumnValuesToNotBeNull(column="network"),
     ])
     settings.lake.publish_staged(ENRICHED, ds)
 
@@ -133,19 +139,25 @@ def _held_out(settings, ds: str) -> tuple[pd.DataFrame, str, pd.DataFrame, pd.Da
     info = settings.lake.read_json(f"{_run_dir(ds)}/train.json")
     store = usable_store(_enriched(settings, window(info["window"][1], settings.mid_train_days)))
     calibration_day = shift(ds, -1)
-    calibration = _sample(evaluation.query_rows(_enriched(settings, [calibration_day])), settings)
-    test = _sample(evaluation.query_rows(_enriched(settings, [ds])), settings)
+    calibration = _sample(evaluation.member_rows(_enriched(settings, [calibration_day])), settings)
+    test = _sample(evaluation.member_rows(_enriched(settings, [ds])), settings)
     if calibration.empty or test.empty:
         raise ValueError(f"need enriched accesses on {calibration_day} (calibration) and {ds} (test)")
     return store, calibration_day, calibration, test
 
 
 def _measure(model, store, calibration, test, settings) -> dict:
-    """Metrics of a pair model on held-out days: threshold calibrated on one, measured on the other."""
+    """Metrics of a pair model on held-out days: no-member threshold (for the target no-member
+    precision) and isotonic calibrator fitted on one, measured on the other."""
     estimator = Estimator(model, store, max_candidates=settings.mid_max_candidates,
                           block_per_member=settings.mid_block_per_member)
-    threshold = evaluation.calibrate(evaluation.score_queries(estimator, calibration))
-    return evaluation.metrics(evaluation.score_queries(estimator, test), threshold)
+    calibration = evaluation.calibrate(evaluation.score_queries(estimator, calibration),
+                                       settings.mid_no_member_precision)
+    tested = evaluation.apply_decision_model(evaluation.score_queries(estimator, test), calibration["decision_model"])
+    result = evaluation.metrics(tested, calibration["threshold"], calibration["calibrator"])
+    result["calibration"] = {k: v for k, v in calibration.items() if k not in ("calibrator", "decision_model")}
+    result["_calibrator"] = (calibration["calibrator"], calibration["decision_model"])
+    return result
 
 
 def evaluate_models(settings, ds: str) -> dict:
@@ -157,17 +169,21 @@ def evaluate_models(settings, ds: str) -> dict:
     models = joblib.load(io.BytesIO(settings.lake.read_bytes(f"{_run_dir(ds)}/pair_models.pkl")))
     info = settings.lake.read_json(f"{_run_dir(ds)}/train.json")
     store, calibration_day, calibration, test = _held_out(settings, ds)
-    results = {}
+    results, calibrators = {}, {}
     for kind, model in models.items():
         results[kind] = _measure(model, store, calibration, test, settings)
-        log.info("%s on %s: %s", kind, ds, {k: v for k, v in results[kind].items() if k != "accuracy_by_stored_accesses"})
+        calibrators[kind] = results[kind].pop("_calibrator")
+        log.info("%s on %s: %s", kind, ds, {k: v for k, v in results[kind].items()
+                                            if k not in ("accuracy_by_stored_accesses", "no_member_curve",
+                                                         "accuracy_by_evidence")})
     registry = ModelRegistry(settings.lake, MODEL_NAME)
     current = _current_on_same_days(settings, registry, ds, (store, calibration, test))
     served = settings.mid_served_model
     full_window = window(ds, settings.mid_train_days + 2)
     estimator = Estimator(models[served], usable_store(_enriched(settings, full_window)),
                           threshold=results[served]["threshold"], max_candidates=settings.mid_max_candidates,
-                          block_per_member=settings.mid_block_per_member)
+                          block_per_member=settings.mid_block_per_member, calibrator=calibrators[served][0],
+                          decision_model=calibrators[served][1])
     version = registry.save(
         estimator, params={"model": served, "pairs": settings.mid_train_pairs, "mlp_hidden": settings.mid_mlp_hidden,
                            "max_candidates": settings.mid_max_candidates,
@@ -175,7 +191,7 @@ def evaluate_models(settings, ds: str) -> dict:
         data_window={"train": info["window"], "calibration": calibration_day, "test": ds,
                      "served_store": [full_window[0], full_window[-1]]},
         metrics={k: v for k, v in results[served].items() if isinstance(v, (int, float))})
-    report = {"ds": ds, "data": "synthetic (transforms/member_id/generator.py) unless real logs were ingested",
+    report = {"ds": ds, "data": data_source(settings.mid_log_dir),
               "train": info, "calibration_day": calibration_day, "test_day": ds, "served_model": served,
               "candidate_version": version, "current_model_same_days": current, "models": results}
     settings.lake.write_json(f"{_run_dir(ds)}/candidate.json", {"version": version, "current": current})
@@ -195,6 +211,7 @@ def _current_on_same_days(settings, registry: ModelRegistry, ds: str, held_out=N
     else:
         store, calibration, test = held_out
     metrics = _measure(registry.load(version).model, store, calibration, test, settings)
+    metrics.pop("_calibrator")
     log.info("current model %s on the candidate's days: %s", version,
              {k: v for k, v in metrics.items() if k != "accuracy_by_stored_accesses"})
     return {"version": version, "metrics": {k: v for k, v in metrics.items() if isinstance(v, (int, float))}}
@@ -214,13 +231,27 @@ def promotion_gate(settings, ds: str) -> dict:
             "current_value_same_days": decision.current_value}
 
 
+def data_source(log_dir: str) -> str:
+    """What the logs are: the generator leaves GENERATED.json in the folder it writes."""
+    from pathlib import Path
+
+    marker = Path(log_dir) / "GENERATED.json"
+    if marker.is_file():
+        info = json.loads(marker.read_text())
+        return (f"generated by transforms/member_id/generator.py ({info.get('members')} members, seed "
+                f"{info.get('seed')}, {info.get('days')} days; not real logs)")
+    return f"access logs in {log_dir} (not written by the trackscope generator)"
+
+
 def _fmt(value) -> str:
     return "–" if value is None else (f"{value:.3f}" if isinstance(value, float) else str(value))
 
 
 def render_report(report: dict) -> str:
-    rows = ["top1_accuracy_known", "top1_accuracy_known_vote_only", "no_member_precision", "no_member_recall",
-            "decision_accuracy", "blocking_recall", "mean_candidates", "threshold", "known_queries", "unseen_queries"]
+    rows = ["coverage", "coverage_paper_required_fields", "top1_accuracy_known", "top3_accuracy_known",
+            "top1_accuracy_answered", "top1_accuracy_known_vote_only", "no_member_precision", "no_member_recall",
+            "known_told_no_member", "decision_accuracy", "calibration_error", "calibration_error_raw_likelihood",
+            "blocking_recall", "mean_candidates", "threshold", "known_queries", "unseen_queries"]
     kinds = list(report["models"])
     lines = [f"# Member-ID estimation report, {report['ds']}", "",
              f"Data: {report['data']}. Store/training window {report['train']['window'][0]}..{report['train']['window'][1]}"
@@ -228,12 +259,31 @@ def render_report(report: dict) -> str:
              f"{report['train']['pairs']} training pairs); threshold calibrated on {report['calibration_day']};"
              f" measured on {report['test_day']}. Prior work (paper): 87% top-1.", "",
              "| metric | " + " | ".join(kinds) + " |", "|---|" + "---|" * len(kinds)]
-    lines += [f"| {r} | " + " | ".join(_fmt(report["models"][k][r]) for k in kinds) + " |" for r in rows]
+    lines += [f"| {r} | " + " | ".join(_fmt(report["models"][k].get(r)) for k in kinds) + " |" for r in rows]
+    lines += ["", "Top-1/top-3 are over all accesses of known members (unanswered ones count as wrong); "
+              "coverage_paper_required_fields: share the paper's setup (ISP, city, OS and browser versions "
+              "all required) would have answered. No-member threshold chosen on the calibration day for "
+              + ", ".join(f"{k}: precision ≥ {report['models'][k]['calibration']['target_precision']} "
+                          f"({'reached' if report['models'][k]['calibration']['target_reached'] else 'NOT reached'}"
+                          f" there: {_fmt(report['models'][k]['calibration']['calibration_precision'])} / recall "
+                          f"{_fmt(report['models'][k]['calibration']['calibration_recall'])})" for k in kinds) + ".",
+              "", "No-member precision / recall on the test day by threshold:", "",
+              "| threshold | " + " | ".join(f"{k} precision | {k} recall" for k in kinds) + " |",
+              "|---|" + "---|---|" * len(kinds)]
+    for i, point in enumerate(report["models"][kinds[0]]["no_member_curve"]):
+        lines.append(f"| {point['threshold']:.2f} | " + " | ".join(
+            f"{_fmt(report['models'][k]['no_member_curve'][i]['precision'])} | "
+            f"{_fmt(report['models'][k]['no_member_curve'][i]['recall'])}" for k in kinds) + " |")
     lines += ["", "Top-1 accuracy by stored accesses of the true member:", "",
               "| stored accesses | queries | " + " | ".join(kinds) + " |", "|---|---|" + "---|" * len(kinds)]
     for bucket, cell in report["models"][kinds[0]]["accuracy_by_stored_accesses"].items():
         lines.append(f"| {bucket} | {cell['queries']} | " + " | ".join(
             _fmt(report["models"][k]["accuracy_by_stored_accesses"][bucket]["top1_accuracy"]) for k in kinds) + " |")
+    lines += ["", "Top-1 accuracy by the place evidence of the access (country = e.g. mobile carrier ranges):", "",
+              "| evidence | queries | " + " | ".join(kinds) + " |", "|---|---|" + "---|" * len(kinds)]
+    for level, cell in report["models"][kinds[0]].get("accuracy_by_evidence", {}).items():
+        lines.append(f"| {level} | {cell['queries']} | " + " | ".join(
+            _fmt(report["models"][k]["accuracy_by_evidence"][level]["top1_accuracy"]) for k in kinds) + " |")
     current = report.get("current_model_same_days")
     if current:
         lines += ["", f"Currently promoted model {current['version']} on the same store, calibration and test days"

@@ -108,6 +108,8 @@ def train_gbm(sampler: PairSampler, total: int, chunk: int, negative_ratio: floa
 
     Xs, ys = zip(*sampler.stream(min(total, max_pairs), chunk, negative_ratio, seed))
     X, y = np.concatenate(Xs), np.concatenate(ys)
+    empty = np.isnan(X).all(axis=0)  # a field no database gives (e.g. ISP with City + ASN): no split on it
+    X[:, empty] = 0.0
     started = time.perf_counter()
     model = HistGradientBoostingClassifier(max_iter=200, learning_rate=0.15, max_leaf_nodes=31,
                                            early_stopping=True, validation_fraction=0.1, random_state=seed)
