@@ -56,6 +56,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     logging.getLogger("transforms").setLevel(logging.INFO)
+    logging.getLogger("transforms.search_auth.features").setLevel(logging.WARNING)  # one line per day otherwise
     settings = settings_module.load(SearchAuthSettings)
     if args.command == "score":
         from transforms.search_auth.training import score as score_day
