@@ -24,6 +24,7 @@ METHODS = {THESIS: (panel_mod.THESIS_FEATURES, False),
            EXTENDED: (panel_mod.EXTENDED_FEATURES, False),
            SPARSE: (panel_mod.SPARSE_FEATURES, True)}
 VETO_GRID = (0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 1.0)
+VETO_MIN_NOUNS = (1, 2, 3, 5)  # a user who repeats short days is protected on longer ones only
 
 
 @dataclass
@@ -90,6 +91,8 @@ def evaluate(features: pd.DataFrame, first_day: str, protocol: Protocol = Protoc
     attack = np.zeros((n, n, protocol.test_days, len(names)), np.float32)
     copy = np.zeros((n, n, len(eval_days)), np.float32)  # replay defence: request vs A's own recent days
     copy_attack = np.zeros((n, protocol.test_days), np.float32)
+    nouns = np.asarray(panel.bow.sum(axis=1)).ravel().reshape(n, len(days))  # distinct nouns per user-day
+    nouns_attack = np.zeros((n, protocol.test_days))
     tmpl_ok = np.zeros((n, len(eval_days)), bool)
     tmpl_first_test = None
     window = min(protocol.copy_window, protocol.template_days)
@@ -103,6 +106,7 @@ def evaluate(features: pd.DataFrame, first_day: str, protocol: Protocol = Protoc
             attack[:, :, d - first_test] = panel_mod.request_features(panel, t, feature_names=names,
                                                                       replay_from=replayed)
             copy_attack[:, d - first_test] = panel_mod.copy_similarity(panel, d, idf, window, replayed)[:, 0]
+            nouns_attack[:, d - first_test] = nouns[np.arange(n), replayed]
         if d == first_test:
             tmpl_first_test = t
     req_ok = panel.active[:, eval_days] if protocol.missing == "skip" else np.ones((n, len(eval_days)), bool)
@@ -112,8 +116,13 @@ def evaluate(features: pd.DataFrame, first_day: str, protocol: Protocol = Protoc
     n_train = protocol.train_days
     thresholds = np.array(sorted(set(protocol.thresholds) | {protocol.decision_threshold, protocol.sparse_threshold}))
     activity = panel.active.sum(axis=1)
-    veto_at = np.array([_veto_threshold(copy[a, a, :n_train][(tmpl_ok[a] & req_ok[a])[:n_train]], protocol.veto_target)
-                        for a in range(n)])
+    req_nouns = nouns[:, eval_days]
+    veto = []
+    for a in range(n):
+        genuine = (tmpl_ok[a] & req_ok[a])[:n_train]
+        veto.append(_veto_rule(copy[a, a, :n_train][genuine], req_nouns[a, :n_train][genuine], protocol.veto_target))
+    veto_at = np.array([v[0] for v in veto])
+    veto_nouns = np.array([v[1] for v in veto])
     results, per_user, sweeps, deciles = {}, {}, {}, {}
     no_veto = (np.zeros(protocol.test_days, bool), np.zeros((n, protocol.test_days), bool))
     for name in protocol.methods:
@@ -138,9 +147,10 @@ def evaluate(features: pd.DataFrame, first_day: str, protocol: Protocol = Protoc
             att_ok = np.repeat(tmpl_ok[a, n_train:][None, :], n, axis=0) & req_ok[:, n_train:]
             skip = np.arange(n) == a
             if defence:
-                pos_veto = copy[a, a, n_train:] >= veto_at[a]
-                neg_veto = copy[a, :, n_train:] >= veto_at[a]
-                att_veto = np.repeat((copy_attack[a] >= veto_at[a])[None, :], n, axis=0)
+                pos_veto = (copy[a, a, n_train:] >= veto_at[a]) & (req_nouns[a, n_train:] >= veto_nouns[a])
+                neg_veto = (copy[a, :, n_train:] >= veto_at[a]) & (req_nouns[:, n_train:] >= veto_nouns[a])
+                att = (copy_attack[a] >= veto_at[a]) & (nouns_attack[a] >= veto_nouns[a])
+                att_veto = np.repeat(att[None, :], n, axis=0)
             else:
                 pos_veto, neg_veto = no_veto
                 att_veto = neg_veto
@@ -172,6 +182,7 @@ def evaluate(features: pd.DataFrame, first_day: str, protocol: Protocol = Protoc
             "users_excluded": int((~keep).sum()), "excluded": excluded, "methods": results,
             "sweep": sweeps, "deciles": deciles,
             "replay_defence": {"copy_window": window, "users_without_veto": int(np.isinf(veto_at).sum()),
+                               "users_vetoed_on_longer_days_only": int((np.isfinite(veto_at) & (veto_nouns > 1)).sum()),
                                "veto_threshold_median": float(np.median(veto_at[np.isfinite(veto_at)]))
                                if np.isfinite(veto_at).any() else float("nan")},
             "doddington": {k: v["summary"] for k, v in per_user.items()},
@@ -197,15 +208,17 @@ def select_users(active: np.ndarray, protocol: Protocol) -> tuple[np.ndarray, di
     return keep, excluded
 
 
-def _veto_threshold(genuine_copy: np.ndarray, target: float) -> float:
-    """The lowest copy-similarity threshold that vetoes at most ``target`` of the user's own
-    training days (inf: the user repeats whole days too often for the defence)."""
+def _veto_rule(genuine_copy: np.ndarray, genuine_nouns: np.ndarray, target: float) -> tuple[float, int]:
+    """(copy threshold, minimum distinct nouns) of a user's replay veto: the most aggressive rule
+    (fewest nouns first, then the lowest threshold) that vetoes at most ``target`` of the user's
+    own training days; (inf, 0): the user repeats whole days too often for any rule."""
     if genuine_copy.size == 0:
-        return float("inf")
-    for tau in VETO_GRID:
-        if (genuine_copy >= tau).mean() <= target:
-            return tau
-    return float("inf")
+        return float("inf"), 0
+    for min_nouns in VETO_MIN_NOUNS:
+        for tau in VETO_GRID:
+            if ((genuine_copy >= tau) & (genuine_nouns >= min_nouns)).mean() <= target:
+                return tau, min_nouns
+    return float("inf"), 0
 
 
 def _rates(c) -> dict:
