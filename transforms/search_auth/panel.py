@@ -142,12 +142,23 @@ def templates(panel: Panel, d: int, missing: str = "skip", window: int = 28) -> 
     ages = np.arange(window, 0, -1) - 1  # day d-window is window-1 days older than d-1
     weights = 0.5 ** (ages / RECENCY_HALF_LIFE) * np.where(day_type[span] == day_type[d], SAME_DAY_TYPE_WEIGHT, 1.0)
     weights = active * weights[None, :]
-    time_recent = (_l1(panel.hours[:, span]) * weights[:, :, None]).sum(axis=1)
+    time_recent = (smooth_hours(_l1(panel.hours[:, span])) * weights[:, :, None]).sum(axis=1)
     doc_recent = None
     if panel.docvec is not None:
         doc_recent = (panel.docvec[:, span] * weights[:, :, None]).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)[:, None]
     return Templates(d, sqr, mean_count, time, time_daytype, query_days, panel.active[:, time_idx],
                      active.sum(axis=1), doc_mean, time_recent, doc_recent)
+
+
+HOUR_KERNEL = np.array([1.0, 2.0, 3.0, 2.0, 1.0]) / 9.0  # ±2 h: a search at 9:50 or 10:10 is the same habit
+
+
+def smooth_hours(hours: np.ndarray) -> np.ndarray:
+    """Hour vectors (…, 24) convolved with :data:`HOUR_KERNEL` around the clock."""
+    out = np.zeros_like(hours, dtype=np.float64)
+    for shift, weight in zip(range(-2, 3), HOUR_KERNEL):
+        out += weight * np.roll(hours, shift, axis=-1)
+    return out
 
 
 def _l1(hours: np.ndarray) -> np.ndarray:
@@ -264,7 +275,7 @@ def request_features(panel: Panel, tmpl: Templates, request_day: int | None = No
             ratio = np.divide(shared, size, out=np.zeros(n), where=size > 0)
             out["token_overlap"] = np.repeat(ratio[:, None], n, axis=1)
     if "time_cos_recent" in feature_names:
-        out["time_cos_recent"] = _unit(tmpl.time_recent) @ _unit(hours_b).T
+        out["time_cos_recent"] = _unit(tmpl.time_recent) @ _unit(smooth_hours(hours_b)).T
     if "doc_sim_recent" in feature_names and panel.docvec is not None:
         if replay_from is None:
             out["doc_sim_recent"] = _unit(tmpl.doc_recent) @ day_vec.T
