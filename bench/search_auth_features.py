@@ -1,8 +1,10 @@
-"""Benchmark: daily features for ~1,000,000 queries (synthetic AOL log, 1,000 users), peak memory.
+"""Benchmark: daily features of a whole log (default: the real-shape generator, 1,000 users x 91
+days), read through the DAG's checks (read / kept / merged / quarantined / duplicate counts), peak memory.
 
 Baseline in the same process: the same features with the tokenizer cache off (every query
 through MeCab / the regex again), on a 100,000-query sample, extrapolated.
-Usage: python bench/search_auth_features.py [--users 1000] [--days 91] [--log PATH]
+Usage: python bench/search_auth_features.py [--users 1000] [--days 91] [--log PATH] [--tz ZONE]
+       [--shape real|daily] [--first-day YYYY-MM-DD]  (a missing --log is generated)
 """
 import argparse
 import logging
@@ -13,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from transforms.search_auth import features, text
-from transforms.search_auth.cli import _features_from_log
+from transforms.search_auth.features import describe_counts, features_from_log
 from transforms.search_auth.generator import generate
 
 
@@ -21,16 +23,22 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--users", type=int, default=1000)
     parser.add_argument("--days", type=int, default=91)
-    parser.add_argument("--log", default="/tmp/search_auth_bench/aol-1000x91.txt")
-    parser.add_argument("--features-out", default="/tmp/search_auth_bench/features-1000x91.parquet")
+    parser.add_argument("--log", default="/tmp/search_auth_bench/aol-real-1000x91.txt")
+    parser.add_argument("--features-out", default="/tmp/search_auth_bench/features-real-1000x91.parquet")
+    parser.add_argument("--tz", default="Asia/Tokyo", help="timezone of the log's naive timestamps")
+    parser.add_argument("--first-day", default="2026-01-01", help="first day of a generated log")
+    parser.add_argument("--shape", choices=["real", "daily"], default="real", help="generator shape")
+    parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     if not Path(args.log).exists():
         started = time.perf_counter()
-        print("generated", generate(args.log, args.users, args.days, seed=1), f"in {time.perf_counter() - started:.0f}s")
+        print("generated", generate(args.log, args.users, args.days, args.first_day, seed=args.seed, shape=args.shape),
+              f"in {time.perf_counter() - started:.0f}s")
     started = time.perf_counter()
-    frame = _features_from_log(args.log, "Asia/Tokyo", 256)  # parse + features for every day
+    frame, counts, _ = features_from_log(args.log, args.tz, 256)  # parse + checks + features for every day
     elapsed = time.perf_counter() - started
+    print(f"{args.log}: {describe_counts(counts)}")
     queries = int(frame["search_count"].sum())
     frame.to_parquet(args.features_out)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

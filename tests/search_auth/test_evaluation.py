@@ -3,14 +3,14 @@ import numpy as np
 import pytest
 
 from transforms.search_auth import evaluation
-from transforms.search_auth.cli import _features_from_log
+from transforms.search_auth.features import features_from_log
 from transforms.search_auth.generator import generate
 
 
 def test_protocol_counts_follow_the_missing_day_rule(tmp_path):
     log = tmp_path / "log.txt"
     generate(str(log), n_users=8, n_days=91, seed=4, p_active=0.8)
-    features = _features_from_log(str(log), "Asia/Tokyo", 256)
+    features = features_from_log(str(log), "Asia/Tokyo", 256)[0]
     small = dict(trees=20, doc2vec_dims=16, doc2vec_epochs=5, doc2vec_workers=1)
     skip = evaluation.evaluate(features, "2026-01-01", evaluation.Protocol(missing="skip", **small))
     zero = evaluation.evaluate(features, "2026-01-01", evaluation.Protocol(missing="zero", **small))

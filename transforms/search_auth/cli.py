@@ -11,27 +11,23 @@ import logging
 import sys
 
 
-def _features_from_log(path: str, timezone: str, max_chars: int):
-    """sa_daily_features rows for every day of a log file (no lake needed)."""
+def _users(spec: str | None, features):
+    """``--users``: a file with one user id per line, or a count (the N most active users)."""
     from pathlib import Path
 
-    import pandas as pd
-
-    from transforms.search_auth.features import daily_features
-    from transforms.search_auth.ingest import _read_aol, _read_table, _to_utc, AOL_SUFFIXES
-
-    source = Path(path)
-    table = _read_aol(source) if source.suffix.lower() in AOL_SUFFIXES else _read_table(source)
-    table = table[~table["malformed"]]
-    ts = _to_utc(table["ts_raw"], timezone)
-    good = ts.notna() & table["user_id"].astype(str).str.strip().ne("") & table["query"].astype(str).str.strip().ne("")
-    local = ts[good].dt.tz_convert(timezone)
-    queries = pd.DataFrame({"user_id": table.loc[good, "user_id"].astype(str).str.strip(), "ts": ts[good],
-                            "hour": local.dt.hour, "query": table.loc[good, "query"].astype(str).str.strip(),
-                            "ds": local.dt.strftime("%Y-%m-%d")})
-    frames = [daily_features(group).assign(ds=ds) for ds, group in queries.groupby("ds")]
-    logging.info("log %s: %d queries, %d bad rows skipped", path, len(queries), int((~good).sum()))
-    return pd.concat(frames, ignore_index=True)
+    if not spec:
+        return features
+    if Path(spec).is_file():
+        wanted = {line.strip() for line in Path(spec).read_text().splitlines() if line.strip()}
+        missing = wanted - set(features["user_id"])
+        if missing:
+            print(f"--users: {len(missing)} of {len(wanted)} listed users have no query in the log")
+    elif spec.isdigit():
+        days = features.groupby("user_id")["ds"].nunique()
+        wanted = set(days.sort_values(ascending=False, kind="stable").index[:int(spec)])
+    else:
+        raise SystemExit(f"--users {spec}: neither a file nor a number")
+    return features[features["user_id"].isin(wanted)]
 
 
 def main(argv=None) -> int:
@@ -45,16 +41,22 @@ def main(argv=None) -> int:
     score.add_argument("--ds", required=True)
     evaluate = sub.add_parser("evaluate")
     evaluate.add_argument("--log", help="AOL/CSV/Parquet file (default: the lake's sa_daily_features)")
-    evaluate.add_argument("--first-day", required=True)
+    evaluate.add_argument("--first-day", help="first of the protocol's 91 days (default: the log's first day)")
     evaluate.add_argument("--out", required=True, help="report folder")
-    evaluate.add_argument("--min-active-days", type=int, default=0)
+    evaluate.add_argument("--users", help="file with one user id per line, or N (the N most active users)")
+    evaluate.add_argument("--min-active-days", type=int, default=None,
+                          help="active days each user needs in each period (default: the sa_min_active_days setting)")
     evaluate.add_argument("--missing", choices=["skip", "zero"], default="skip")
+    evaluate.add_argument("--methods", default="thesis,extended,sparse", help="comma-separated: thesis,extended,sparse")
+    evaluate.add_argument("--sparse-threshold", type=float, default=None)
+    evaluate.add_argument("--no-progress", action="store_true")
     evaluate.add_argument("--trees", type=int, default=100)
     evaluate.add_argument("--dims", type=int, default=200)
     evaluate.add_argument("--epochs", type=int, default=20)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     logging.getLogger("transforms").setLevel(logging.INFO)
+    logging.getLogger("transforms.search_auth.features").setLevel(logging.WARNING)  # one line per day otherwise
     settings = settings_module.load(SearchAuthSettings)
     if args.command == "score":
         from transforms.search_auth.training import score as score_day
@@ -64,15 +66,38 @@ def main(argv=None) -> int:
     from transforms.search_auth import evaluation
 
     if args.log:
-        features = _features_from_log(args.log, settings.sa_timezone, settings.sa_max_query_chars)
+        from pathlib import Path
+
+        from transforms.search_auth.features import describe_counts, features_from_log
+
+        features, counts, quarantine = features_from_log(args.log, settings.sa_timezone, settings.sa_max_query_chars,
+                                                         progress=not args.no_progress)
+        print(f"{args.log}: {describe_counts(counts)}")
+        if quarantine.rows:
+            import pandas as pd
+
+            Path(args.out).mkdir(parents=True, exist_ok=True)
+            pd.DataFrame(quarantine.rows).to_csv(Path(args.out) / "quarantine.csv", index=False)
+        first_day = args.first_day or str(features["ds"].min())
     else:
         from transforms.common.days import shift
         from transforms.search_auth.stages import read_features
 
-        features = read_features(settings, args.first_day, shift(args.first_day, 90))
-    protocol = evaluation.Protocol(min_active_days=args.min_active_days, missing=args.missing, trees=args.trees,
-                                   doc2vec_dims=args.dims, doc2vec_epochs=args.epochs)
-    result = evaluation.evaluate(features, args.first_day, protocol)
+        if not args.first_day:
+            raise SystemExit("--first-day is needed without --log")
+        first_day = args.first_day
+        features = read_features(settings, first_day, shift(first_day, 90))
+    features = _users(args.users, features)
+    min_days = settings.sa_min_active_days if args.min_active_days is None else args.min_active_days
+    names = {"thesis": evaluation.THESIS, "extended": evaluation.EXTENDED, "sparse": evaluation.SPARSE}
+    options = dict(min_active_days=min_days, missing=args.missing, trees=args.trees, doc2vec_dims=args.dims,
+                   doc2vec_epochs=args.epochs, methods=tuple(names[m.strip()] for m in args.methods.split(",")))
+    if args.sparse_threshold is not None:
+        options["sparse_threshold"] = args.sparse_threshold
+    protocol = evaluation.Protocol(**options)
+    print(f"protocol from {first_day}: {features['user_id'].nunique()} users in the log, "
+          f"min active days per period {max(min_days, 1)}, missing days: {args.missing}")
+    result = evaluation.evaluate(features, first_day, protocol, progress=not args.no_progress)
     files = evaluation.write_report(result, args.out)
     print(evaluation.thesis_table(result))
     print("report:", *files, sep="\n  ")

@@ -12,7 +12,6 @@ lands in exactly one partition.
 """
 from __future__ import annotations
 
-import csv
 import logging
 import re
 from datetime import datetime
@@ -39,26 +38,6 @@ def input_files(folder: str) -> list[Path]:
         raise FileNotFoundError(f"search-log input folder {folder} does not exist")
     suffixes = AOL_SUFFIXES | {".csv", ".parquet"}
     return sorted(p for p in root.iterdir() if p.is_file() and p.suffix.lower() in suffixes)
-
-
-def _read_aol(path: Path, quarantine: Quarantine | None = None) -> pd.DataFrame:
-    """Rows in file order; a malformed line is kept as a row with ``malformed`` set, so it is
-    quarantined with the day of the row before it, like a bad time."""
-    rows = []
-    with open(path, encoding="utf-8", errors="replace", newline="") as handle:
-        reader = csv.reader(handle, delimiter="\t", quoting=csv.QUOTE_NONE)
-        header = next(reader, None)
-        if header is None:
-            return pd.DataFrame(columns=COLUMNS)
-        if [h.strip() for h in header[:3]] != AOL_HEADER[:3]:
-            raise ValueError(f"{path.name}: not an AOL query log (header {header})")
-        for number, fields in enumerate(reader, start=2):
-            if len(fields) < 3 or len(fields) > 5:
-                rows.append(("", "", "\t".join(fields), path.name, number, True))
-                continue
-            rows.append((fields[0], fields[2], fields[1], path.name, number, False))
-    frame = pd.DataFrame(rows, columns=COLUMNS + ["malformed"])
-    return frame.drop_duplicates(subset=["user_id", "ts_raw", "query", "malformed"])  # click lines repeat
 
 
 def _read_table(path: Path) -> pd.DataFrame:
@@ -136,11 +115,12 @@ def input_index(lake, timezone: str) -> InputIndex:
     return InputIndex(lake, f"search_auth-{timezone.replace('/', '_')}", scan)
 
 
-def _aol_day_rows(path: Path, manifest: dict, ds: str, timezone: str, quarantine: Quarantine):
-    """Rows of ``ds`` from an AOL file; returns (table, lines read, repaired lines)."""
+def _aol_rows(path: Path, numbered_lines, quarantine: Quarantine):
+    """Rows of AOL lines ``(number, raw bytes)``; returns (table, lines read, repaired lines).
+    The day loader of the DAG and the whole-file loader of the CLI/bench both read through here."""
     header_ok = _aol_header_ok(path)
     rows, read, repaired = [], 0, 0
-    for number, raw in read_day_lines(path, manifest, ds, _aol_day(timezone)):
+    for number, raw in numbered_lines:
         read += 1
         line, clean = decode_bytes(raw)
         repaired += not clean
@@ -149,21 +129,34 @@ def _aol_day_rows(path: Path, manifest: dict, ds: str, timezone: str, quarantine
             continue
         fields = line.split("\t")
         if len(fields) < 3 or len(fields) > 5:
-            rows.append(("", "", line, path.name, number, True, line))
+            rows.append(("", "", line, path.name, number, True, line, ""))
         else:
-            rows.append((fields[0], fields[2], fields[1], path.name, number, False, line))
-    return pd.DataFrame(rows, columns=COLUMNS + ["malformed", "raw"]), read, repaired
+            rows.append((fields[0], fields[2], fields[1], path.name, number, False, line,
+                         fields[4].strip() if len(fields) == 5 else ""))
+    return pd.DataFrame(rows, columns=COLUMNS + ["malformed", "raw", "click"]), read, repaired
+
+
+def _aol_day_rows(path: Path, manifest: dict, ds: str, timezone: str, quarantine: Quarantine):
+    """Rows of ``ds`` from an AOL file; returns (table, lines read, repaired lines)."""
+    return _aol_rows(path, read_day_lines(path, manifest, ds, _aol_day(timezone)), quarantine)
+
+
+def _all_lines(path: Path):
+    with open(path, "rb") as handle:
+        handle.readline()  # header (checked by _aol_header_ok)
+        for number, raw in enumerate(handle, start=2):
+            yield number, raw.rstrip(b"\r\n")
 
 
 def _table_day_rows(path: Path, manifest: dict, ds: str, timezone: str, quarantine: Quarantine):
     if manifest.get("unreadable"):
         quarantine.add(path.name, f"unreadable file: {manifest['unreadable']}", path.name)
-        return pd.DataFrame(columns=COLUMNS + ["malformed", "raw"]), 1, 0
+        return pd.DataFrame(columns=COLUMNS + ["malformed", "raw", "click"]), 1, 0
     table = _read_table(path)
     days = table_days(_table_days(timezone)(path), modified_day(path))
     table = table[(days == ds).to_numpy()]
     raw = table["user_id"].astype(str) + "\t" + table["ts_raw"].astype(str) + "\t" + table["query"].astype(str)
-    return table.assign(raw=raw), len(table), 0
+    return table.assign(raw=raw, click=""), len(table), 0
 
 
 def load_day(folder: str, ds: str, timezone: str, max_query_chars: int, quarantine: Quarantine,
@@ -181,19 +174,62 @@ def load_day(folder: str, ds: str, timezone: str, max_query_chars: int, quaranti
         reader = _aol_day_rows if path.suffix.lower() in AOL_SUFFIXES else _table_day_rows
         table, lines, fixed = reader(path, manifest, ds, timezone, quarantine)
         read, repaired = read + lines, repaired + fixed
-        duplicate = table.duplicated(subset=["raw"])
-        for record in table[duplicate].to_dict("records"):
-            quarantine.add_duplicate(record["raw"], f"{record['source']}:{record['line']}")
-        table = table[~duplicate]
-        repeat = table.duplicated(subset=["user_id", "ts_raw", "query", "malformed"]) & ~table["malformed"]
-        merged += int(repeat.sum())
-        table = table[~repeat].drop(columns="raw")
-        ts = _to_utc(table["ts_raw"].where(~table["malformed"], ""), timezone)
-        frames.append(_normalize(table, ts, timezone, max_query_chars, quarantine))
+        kept, repeats = _clean(table, timezone, max_query_chars, quarantine)
+        merged += repeats
+        frames.append(kept)
         log.info("%s: %d rows of %s (%d kept)", path.name, lines, ds, len(frames[-1]))
     queries = pd.concat(frames, ignore_index=True).sort_values(["user_id", "ts", "query"], kind="stable",
                                                                ignore_index=True)
     counts = quarantine.summary(read, len(queries), f"queries of {ds}", merged=merged, repaired=repaired)
+    return queries, counts
+
+
+def _clean(table: pd.DataFrame, timezone: str, max_query_chars: int, quarantine: Quarantine):
+    """Exact duplicate lines → quarantine as duplicates; other click lines of the same query
+    (same user, time, query) merged into it, their clicked domains collected; the row checks of
+    :func:`_normalize`. Returns (kept rows, merged count)."""
+    duplicate = table.duplicated(subset=["raw"])
+    for record in table[duplicate].to_dict("records"):
+        quarantine.add_duplicate(record["raw"], f"{record['source']}:{record['line']}")
+    table = table[~duplicate]
+    key = ["user_id", "ts_raw", "query", "malformed"]
+    clicks = table[table["click"].astype(str).ne("") & ~table["malformed"]]
+    domains = None
+    if len(clicks):
+        clicks = clicks.assign(domain=clicks["click"].map(click_domain)).drop_duplicates(key + ["domain"])
+        domains = clicks.groupby(key, sort=False)["domain"].agg(lambda d: " ".join(sorted(x for x in d if x)))
+    repeat = table.duplicated(subset=key) & ~table["malformed"]
+    table = table[~repeat].drop(columns="raw")
+    if domains is not None:
+        table = table.join(domains.rename("click_domains"), on=key)
+    table = table.assign(click_domains=table.get("click_domains", pd.Series("", index=table.index)).fillna(""))
+    ts = _to_utc(table["ts_raw"].where(~table["malformed"], ""), timezone)
+    return _normalize(table, ts, timezone, max_query_chars, quarantine), int(repeat.sum())
+
+
+def click_domain(url: str) -> str:
+    """``http://www.nytimes.com/`` → ``nytimes.com`` (AOL lists the domain part of the clicked URL)."""
+    text = str(url).strip().lower()
+    if not text:
+        return ""
+    host = re.sub(r"^[a-z][a-z0-9+.-]*://", "", text).split("/", 1)[0].split(":", 1)[0]
+    return host[4:] if host.startswith("www.") else host
+
+
+def load_log(path: str, timezone: str, max_query_chars: int, quarantine: Quarantine) -> tuple[pd.DataFrame, dict]:
+    """Every valid row of one log file (AOL or CSV/Parquet) with its local day ``ds``, through the
+    same checks as the DAG's daily ingest (:func:`load_day`); returns (queries, counts)."""
+    source = Path(path)
+    if source.suffix.lower() in AOL_SUFFIXES:
+        table, read, repaired = _aol_rows(source, _all_lines(source), quarantine)
+    else:
+        table = _read_table(source)
+        raw = table["user_id"].astype(str) + "\t" + table["ts_raw"].astype(str) + "\t" + table["query"].astype(str)
+        table, read, repaired = table.assign(raw=raw, click=""), len(table), 0
+    queries, merged = _clean(table, timezone, max_query_chars, quarantine)
+    queries = queries.sort_values(["user_id", "ts", "query"], kind="stable", ignore_index=True)
+    queries["ds"] = queries["ts"].dt.tz_convert(timezone).dt.strftime("%Y-%m-%d")
+    counts = quarantine.summary(read, len(queries), f"queries of {source.name}", merged=merged, repaired=repaired)
     return queries, counts
 
 
@@ -215,9 +251,11 @@ def _normalize(table: pd.DataFrame, ts: pd.Series, timezone: str, max_chars: int
         fresh = mask & ~bad
         for record in table[fresh].to_dict("records"):
             source = record.pop("source")
-            record.pop("malformed", None)
+            for extra in ("malformed", "click", "click_domains"):
+                record.pop(extra, None)
             quarantine.add(record, reason, source)
         bad |= mask
     good = ~bad
     return pd.DataFrame({"user_id": user[good].astype(str), "ts": ts[good], "hour": local[good].dt.hour.astype("int8"),
-                         "query": query[good].astype(str), "source": table.loc[good, "source"]})
+                         "query": query[good].astype(str), "source": table.loc[good, "source"],
+                         "click_domains": table.loc[good, "click_domains"].astype(str)})

@@ -105,13 +105,16 @@ def check_templates(settings: SearchAuthSettings, ds: str) -> None:
     settings.lake.publish_staged(schemas.TEMPLATES, ds)
 
 
-def evaluation_report(settings: SearchAuthSettings, first_day: str, min_active_days: int = 0,
+def evaluation_report(settings: SearchAuthSettings, first_day: str, min_active_days: int | None = None,
                       missing: str = "skip", trees: int = 100) -> dict:
-    """The evaluation protocol on the lake's daily features; report folder in the lake."""
+    """The evaluation protocol on the lake's daily features; report folder in the lake.
+    ``min_active_days`` (per period; default: the ``sa_min_active_days`` setting)."""
     import tempfile
 
     from transforms.search_auth import evaluation
 
+    if min_active_days is None:
+        min_active_days = settings.sa_min_active_days
     protocol = evaluation.Protocol(min_active_days=min_active_days, missing=missing, trees=trees,
                                    doc2vec_dims=settings.sa_doc2vec_dims, doc2vec_epochs=settings.sa_doc2vec_epochs,
                                    seed=settings.sa_seed)
@@ -122,5 +125,5 @@ def evaluation_report(settings: SearchAuthSettings, first_day: str, min_active_d
         evaluation.write_report(result, local)
         path = settings.lake.replace_dir_from_local(local, target)
     log.info("evaluation report %s\n%s", path, evaluation.thesis_table(result))
-    return {"report": path, **{name: {k: v for k, v in r.items() if k != "importances"}
-                               for name, r in result["methods"].items()}}
+    return {"report": path, "users": result["users"], "excluded": result["excluded"],
+            **{name: {k: v for k, v in r.items() if k != "importances"} for name, r in result["methods"].items()}}
