@@ -18,7 +18,7 @@ import pyarrow.csv as pacsv
 
 from transforms.common.quarantine import Quarantine
 from transforms.mouse.events import MAX_COORDINATE, to_frame, validate_session
-from transforms.mouse.schemas import EVENTS
+from transforms.mouse.schemas import EVENT_TYPES, EVENTS
 
 log = logging.getLogger(__name__)
 HEADER = ["record timestamp", "client timestamp", "button", "state", "x", "y"]
@@ -109,7 +109,11 @@ def load_rowwise(root: Path, quarantine: Quarantine) -> pd.DataFrame:
 # dict only per *bad* row (for its quarantine record). Same output and reasons as the reference.
 
 _NUMERIC = {"client timestamp": pa.float64(), "x": pa.float64(), "y": pa.float64()}
-_TEXT = {"record timestamp": pa.string(), "button": pa.string(), "state": pa.string()}
+# button / state dictionary-encoded: a handful of distinct words, mapped once per file, never per row
+_TEXT = {"record timestamp": pa.string(), "button": pa.dictionary(pa.int32(), pa.string()),
+         "state": pa.dictionary(pa.int32(), pa.string())}
+EVENT_CODES = np.array([None, *EVENT_TYPES], dtype=object)
+BUTTON_CODES = np.array(sorted(set(BUTTON_NAMES.values())), dtype=object)
 
 
 def sessions(root: Path, labels: dict[str, int] | None = None) -> tuple[list[tuple[str, Path, str, int]], int]:
@@ -143,6 +147,19 @@ def _read_table(path: Path, bad_lines: list) -> pa.Table | None:
             column_types={c: pa.string() for c in HEADER}, strings_can_be_null=False))
 
 
+def _codes(column: pa.ChunkedArray) -> tuple[np.ndarray, list[str]]:
+    """(per-row code, words) of a text column; codes index ``words``, null is the last word ""."""
+    if not pa.types.is_dictionary(column.type):
+        column = column.dictionary_encode()
+    column = column.unify_dictionaries() if column.num_chunks > 1 else column
+    if column.num_chunks == 0:
+        return np.zeros(0, dtype=np.int64), [""]
+    combined = column.combine_chunks() if column.num_chunks > 1 else column.chunk(0)
+    words = [("" if w is None else str(w).strip()) for w in combined.dictionary.to_pylist()] + [""]
+    codes = combined.indices.fill_null(len(words) - 1).to_numpy(zero_copy_only=False).astype(np.int64)
+    return codes, words
+
+
 def _numbers(column: pa.ChunkedArray) -> np.ndarray:
     if pa.types.is_floating(column.type):
         return column.to_numpy(zero_copy_only=False).astype(float, copy=False)
@@ -167,16 +184,25 @@ def read_session(path: Path, user: str, is_illegal: int, quarantine: Quarantine,
     base = np.arange(n, dtype=np.int64) + 2
     lines = base + np.searchsorted(skipped - np.arange(len(skipped)) - 2, np.arange(n), side="right")
     t, x, y = (_numbers(table.column(c)) for c in ("client timestamp", "x", "y"))
-    button = np.asarray(table.column("button").to_pandas().str.strip(), dtype=object)
-    state = np.asarray(table.column("state").to_pandas().str.strip(), dtype=object)
-    raw_state = pd.Series(button, dtype=object) + "/" + pd.Series(state, dtype=object)
-    scroll = button == "Scroll"
-    event = np.where(scroll, pd.Series(state, dtype=object).map({"Up": "scroll_up", "Down": "scroll_down"}),
-                     pd.Series(state, dtype=object).map(STATES)).astype(object)
-    button_name = pd.Series(button, dtype=object).map(lambda b: BUTTON_NAMES.get(b, b)).to_numpy(dtype=object)
+    button_codes, button_words = _codes(table.column("button"))
+    state_codes, state_words = _codes(table.column("state"))
+    # per distinct (button, state): event index (0 = unknown), button name, raw text
+    pairs = button_codes.astype(np.int64) * (len(state_words) + 1) + state_codes
+    unique_pairs, inverse = np.unique(pairs, return_inverse=True)
+    event_index = np.zeros(len(unique_pairs), dtype=np.int8)
+    raw_words, button_out = [], []
+    for j, pair in enumerate(unique_pairs):
+        b, st = button_words[pair // (len(state_words) + 1)], state_words[pair % (len(state_words) + 1)]
+        name = _event(b, st)
+        event_index[j] = 0 if name is None else list(EVENT_CODES).index(name)
+        raw_words.append(f"{b}/{st}")
+        button_out.append(BUTTON_NAMES.get(b, b))
+    event = EVENT_CODES[event_index[inverse]]
+    button_name = np.array(button_out, dtype=object)[inverse]
+    raw_state = np.array(raw_words, dtype=object)[inverse]
     # first failing check wins, in the reference loader's order
-    bad_event = pd.isna(event)
-    bad_button = ~bad_event & ~pd.Series(button_name).isin(BUTTON_NAMES.values()).to_numpy()
+    bad_event = event_index[inverse] == 0
+    bad_button = ~bad_event & ~np.isin(button_name, BUTTON_CODES)
     bad_t = np.isnan(t)
     bad_xy = np.isnan(x) | np.isnan(y)
     out_of_range = ~((x >= 0) & (x <= MAX_COORDINATE) & (y >= 0) & (y <= MAX_COORDINATE))
@@ -198,11 +224,11 @@ def read_session(path: Path, user: str, is_illegal: int, quarantine: Quarantine,
         for i in np.flatnonzero(~keep):
             reason = str(reasons[i])
             if reason == "unknown event/state":
-                reason = f"unknown event/state {raw_state.iloc[i]!r}"
+                reason = f"unknown event/state {raw_state[i]!r}"
             elif reason == "unknown button":
                 reason = f"unknown button {button_name[i]!r}"
             quarantine.add({"user_id": f"balabit:{user}", "session_id": f"balabit:{path.name.removeprefix('session_')}",
-                            "t": float(t[i]), "raw_state": raw_state.iloc[i], "x": float(x[i]), "y": float(y[i]),
+                            "t": float(t[i]), "raw_state": raw_state[i], "x": float(x[i]), "y": float(y[i]),
                             "line": int(lines[i])}, reason, source)
     kept = int(keep.sum())
     if not kept:
@@ -213,27 +239,28 @@ def read_session(path: Path, user: str, is_illegal: int, quarantine: Quarantine,
 
 
 def _assemble(parts: list[dict]) -> pd.DataFrame:
-    """Column arrays of many sessions → one ``mouse_events`` frame (each column built once;
-    repeated strings share one Python object, so a row costs ~90 bytes)."""
+    """Column arrays of many sessions → one ``mouse_events`` frame. Text columns are categoricals
+    (1-2 bytes a row instead of a pointer or a string each; the lake stores them as strings)."""
     if not parts:
         return to_frame([])
     sizes = np.array([p["n"] for p in parts])
 
     def repeat(key):
-        values = np.empty(len(parts), dtype=object)
-        values[:] = [p[key] for p in parts]
-        return np.repeat(values, sizes)
+        labels = pd.Categorical([p[key] for p in parts])
+        return pd.Categorical.from_codes(np.repeat(labels.codes, sizes), labels.categories)
+
+    def text(key):
+        return pd.Categorical(np.concatenate([p[key] for p in parts]))
 
     total = int(sizes.sum())
     seq = np.arange(total, dtype=np.int32) - np.repeat(np.cumsum(sizes) - sizes, sizes).astype(np.int32)
-    frame = pd.DataFrame({
-        "source": np.full(total, "balabit", dtype=object), "user_id": repeat("user"), "session_id": repeat("session"),
-        "task": repeat("task"), "is_illegal": np.repeat(np.array([p["is_illegal"] for p in parts], dtype=np.int8), sizes),
-        "seq": seq, "t": np.concatenate([p["t"] for p in parts]),
-        "event": np.concatenate([p["event"] for p in parts]), "button": np.concatenate([p["button"] for p in parts]),
+    return pd.DataFrame({
+        "source": pd.Categorical.from_codes(np.zeros(total, dtype=np.int8), ["balabit"]), "user_id": repeat("user"),
+        "session_id": repeat("session"), "task": repeat("task"),
+        "is_illegal": np.repeat(np.array([p["is_illegal"] for p in parts], dtype=np.int8), sizes),
+        "seq": seq, "t": np.concatenate([p["t"] for p in parts]), "event": text("event"), "button": text("button"),
         "x": np.concatenate([p["x"] for p in parts]), "y": np.concatenate([p["y"] for p in parts]),
         "scroll_y": np.full(total, np.nan)}, columns=EVENTS.schema.names)
-    return frame
 
 
 def load(root: Path, quarantine: Quarantine, parts: tuple[str, ...] = ("training_files", "test_files")) -> pd.DataFrame:
