@@ -322,3 +322,58 @@ def _rescore_current(registry: ModelRegistry, data: Data, configured: FeatureCon
     auc = table[gate_k]["pooled"]["auc"]
     return {metric: float("nan") if auc is None else float(auc), "version": registry.current_version(),
             "rescored_on": "the candidate's test set"}
+
+
+def check_directory(root: Path) -> dict:
+    """Counts of a Balabit directory's layout, or an error saying what is missing."""
+    root = Path(root)
+    if not root.is_dir():
+        raise FileNotFoundError(f"Balabit directory {root} does not exist")
+    labels = balabit.read_labels(root) if (root / "public_labels.csv").is_file() else {}
+    found, unlabelled = balabit.sessions(root, labels)
+    counts = {"training_sessions": sum(p == "training_files" for p, *_ in found),
+              "labelled_test_sessions": sum(p == "test_files" for p, *_ in found),
+              "illegal_test_sessions": sum(p == "test_files" and label == 1 for p, _, _, label in found),
+              "unlabelled_test_sessions_skipped": unlabelled,
+              "users": len({u for p, _, u, _ in found if p == "training_files"})}
+    problems = []
+    if counts["users"] < 2:
+        problems.append("training_files/ needs sessions of at least 2 users")
+    if not labels:
+        problems.append("public_labels.csv (filename,is_illegal) is missing or empty")
+    elif counts["labelled_test_sessions"] == 0:
+        problems.append("no test_files session is listed in public_labels.csv")
+    if problems:
+        raise ValueError(f"{root}: " + "; ".join(problems))
+    log.info("balabit directory %s: %s", root, counts)
+    return counts
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m transforms.mouse.challenge BALABIT_DIR [--run-id ID] [--compare]``"""
+    import argparse
+    import json
+
+    from transforms.common import settings as settings_module
+    from transforms.mouse.settings import MouseSettings
+
+    parser = argparse.ArgumentParser(description="Enrol on training_files, verify labelled test_files (Balabit "
+                                                 "impostor protocol), gate and report. Settings: TRACKSCOPE_MOUSE_*.")
+    parser.add_argument("root", type=Path, help="directory with training_files/, test_files/, public_labels.csv")
+    parser.add_argument("--run-id", default="balabit", help="report folder reports/mouse/balabit/<run-id>/")
+    parser.add_argument("--compare", action="store_true", help="also evaluate raw / resampled / screen-invariant")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    settings = settings_module.load(MouseSettings)
+    check_directory(args.root)
+    evaluation = run(settings, args.root, args.run_id, compare=args.compare)
+    headline = evaluation["variants"]["configured"]["models"]
+    summary = {name: {k: v["pooled"]["auc"] for k, v in m["protocol"].items()} for name, m in headline.items()}
+    print(json.dumps({"run_id": evaluation["run_id"], "chosen": evaluation["chosen"],
+                      "pooled_auc": summary, "gate": evaluation["gate"]["reason"],
+                      "report": f"reports/mouse/balabit/{evaluation['run_id']}/report.md"}, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -140,3 +140,29 @@ def build_report(settings: MouseSettings, ds: str) -> str:
     gate_path = f"reports/mouse/ds={ds}/gate.json"
     gate = lake.read_json(gate_path) if lake.exists(lake.path(gate_path)) else None
     return lake.write_bytes(f"reports/mouse/ds={ds}/report.md", report.render(evaluation, gate).encode())
+
+
+# --- The Balabit challenge as shipped (issue 17): key = run_id, no dates ------------------------
+
+def _balabit_dir(settings: MouseSettings, balabit_dir: str | None) -> Path:
+    chosen = balabit_dir or settings.mouse_balabit_dir
+    if not chosen:
+        raise ValueError("no Balabit directory: give the balabit_dir conf or set trackscope_mouse_balabit_dir")
+    return Path(chosen).expanduser().resolve()
+
+
+def balabit_check(settings: MouseSettings, run_id: str, balabit_dir: str | None = None) -> dict:
+    from transforms.mouse import challenge
+
+    return challenge.check_directory(_balabit_dir(settings, balabit_dir))
+
+
+def balabit_evaluate(settings: MouseSettings, run_id: str, balabit_dir: str | None = None,
+                     compare: bool = False) -> dict:
+    """Enrolment on training_files, impostor protocol on labelled test_files, gate (current model
+    re-scored on the same test set), registry retention, report."""
+    from transforms.mouse import challenge
+
+    evaluation = challenge.run(settings, _balabit_dir(settings, balabit_dir), run_id, compare=bool(compare))
+    return {"chosen": evaluation["chosen"], "candidate": evaluation["candidate"],
+            "promoted": evaluation["gate"]["promoted"], "report": f"reports/mouse/balabit/{run_id}/report.md"}
