@@ -35,11 +35,12 @@ from transforms.common.models import GateRule, ModelRegistry
 from transforms.common.quarantine import Quarantine
 from transforms.mouse import balabit, features, learn
 from transforms.mouse.features import SCREEN_EXTENT_FEATURES
+from transforms.mouse.learn import (SESSION_K, _auc_eer, claimed_scores, impostor_protocol,  # noqa: F401
+                                    protocol_table, window_table)
 from transforms.mouse.schemas import ACTION_FEATURE_NAMES, SESSION_FEATURE_NAMES
 
 log = logging.getLogger(__name__)
 REGISTRY = "mouse_balabit"
-SESSION_K = "session"  # the whole-session decision, next to k = 1, 5, 10, 20
 PAPER_SESSION_RF = "session_rf"
 
 
@@ -91,63 +92,6 @@ def load(root: Path) -> Data:
 def compute_features(events: pd.DataFrame, config: FeatureConfig, quarantine: Quarantine | None = None):
     return features.compute(events, config.pause_s, config.min_points, config.resample_s, config.screen_normalise,
                             quarantine=quarantine)
-
-
-def _auc_eer(legal: np.ndarray, scores: np.ndarray) -> dict:
-    legal = np.asarray(legal, bool)
-    out = {"n": int(legal.size), "illegal": int((~legal).sum())}
-    if legal.all() or not legal.any():
-        return {**out, "auc": None, "eer": None}
-    return {**out, "auc": float(roc_auc_score(legal, scores)), "eer": float(learn.equal_error_rate(legal, scores))}
-
-
-def claimed_scores(model, actions: pd.DataFrame) -> np.ndarray:
-    """P(claimed user) of each action (0 when the claimed user is not enrolled)."""
-    if actions.empty:
-        return np.zeros(0)
-    probabilities = model.predict_proba(learn._x(actions, ACTION_FEATURE_NAMES))
-    column = {u: i for i, u in enumerate(model.classes_)}
-    index = actions["user_id"].map(column)
-    known = index.notna().to_numpy()
-    scores = np.zeros(len(actions))
-    scores[known] = probabilities[np.flatnonzero(known), index[known].astype(int).to_numpy()]
-    return scores
-
-
-def window_table(actions: pd.DataFrame, scores: np.ndarray, k: int | str) -> pd.DataFrame:
-    """One row per decision: non-overlapping k-action windows of each session (or the whole
-    session for ``k == "session"``), with claimed user, label and mean score."""
-    frame = actions[["session_id", "user_id", "is_illegal"]].reset_index(drop=True).assign(score=scores)
-    if k == SESSION_K:
-        frame = frame.assign(window=0)
-    else:
-        position = frame.groupby("session_id", sort=False).cumcount()
-        frame = frame.assign(window=position // int(k))
-        size = frame.groupby(["session_id", "window"])["score"].transform("size")
-        frame = frame[size == int(k)]  # the incomplete last window of a session is not a decision
-    return frame.groupby(["session_id", "window"], sort=True).agg(
-        user_id=("user_id", "first"), is_illegal=("is_illegal", "first"), score=("score", "mean")).reset_index()
-
-
-def protocol_table(decisions: pd.DataFrame) -> dict:
-    """Pooled and per-claimed-user AUC / EER of legal (positive) against illegal decisions."""
-    legal = (decisions["is_illegal"] == 0).to_numpy()
-    users = {}
-    for user, group in decisions.groupby("user_id", sort=True):
-        users[user] = _auc_eer((group["is_illegal"] == 0).to_numpy(), group["score"].to_numpy())
-    aucs = [u["auc"] for u in users.values() if u["auc"] is not None]
-    eers = [u["eer"] for u in users.values() if u["eer"] is not None]
-    return {"pooled": _auc_eer(legal, decisions["score"].to_numpy()),
-            "mean_over_users": {"auc": float(np.mean(aucs)) if aucs else None,
-                                "eer": float(np.mean(eers)) if eers else None, "users": len(aucs)},
-            "users": users}
-
-
-def impostor_protocol(model, test_actions: pd.DataFrame, window_sizes: list[int]) -> dict:
-    """The Balabit protocol for an action model at every k and for whole sessions."""
-    labelled = test_actions[test_actions["is_illegal"] >= 0].reset_index(drop=True)
-    scores = claimed_scores(model, labelled)
-    return {str(k): protocol_table(window_table(labelled, scores, k)) for k in [*window_sizes, SESSION_K]}
 
 
 def session_protocol(model, columns: list[str], test_sessions: pd.DataFrame) -> dict:
