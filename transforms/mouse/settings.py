@@ -18,7 +18,7 @@ class MouseSettings(BaseSettings):
     mouse_gate_window: int = 10  # the window size whose overall ROC AUC the promotion gate compares
     mouse_gate_tolerance: float = 0.02
     mouse_trees: int = 150
-    mouse_max_depth: int = 18  # action forest depth limit (model size); 0 = unbounded
+    mouse_max_depth: int = 14  # action forest depth limit (model size: 32 MB on Balabit, 72 MB at 18); 0 = unbounded
     mouse_keep_versions: int = 5  # registry retention: current, previous promoted and the newest N
     # robustness (issue 17): fixed time step for action trajectories (0 = raw samples), coordinates
     # as fractions of the session's screen bounds, session features without screen extents
