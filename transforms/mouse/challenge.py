@@ -131,7 +131,7 @@ def one_vs_rest(model, test_actions: pd.DataFrame, window_sizes: list[int]) -> d
     the impostor protocol (no impostor imitated anybody); kept under its own name for comparison."""
     result = learn.evaluate_action_model(model, learn.genuine(test_actions[test_actions["is_illegal"] >= 0]),
                                          window_sizes)
-    return {k: {"auc": v["verification"]["auc"], "eer": v["verification"]["eer"]}
+    return {k: {"auc": v["one_vs_rest"]["auc"], "eer": v["one_vs_rest"]["eer"]}
             for k, v in result.get("by_k", {}).items()}
 
 
