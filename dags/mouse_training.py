@@ -14,9 +14,10 @@ the training period the `train_days` before it (settings `trackscope_mouse_train
 2. **train_candidate**: paper's random forest on session features (per task) and per-action
    random forest + gradient boosting; evaluation versus the number of actions aggregated;
    the better action model is saved in the registry `mouse_identification`.
-3. **promotion_gate**: promotes the candidate unless its verification ROC AUC (at
-   `trackscope_mouse_gate_window` actions) is worse than the current model's by more than the
-   tolerance.
+3. **promotion_gate**: re-scores the current model on the same test period and promotes the
+   candidate unless its AUC (impostor protocol at `trackscope_mouse_gate_window` actions when the
+   period has labelled legal and illegal sessions, else one-vs-rest) is worse by more than the
+   tolerance; prunes old versions (`trackscope_mouse_keep_versions`).
 4. **build_report**: `reports/mouse/ds=<ds>/report.md` (and `evaluation.json`, `gate.json`).
 """
 
@@ -40,7 +41,8 @@ def mouse_training():
 
     @task
     def promotion_gate(version: str) -> dict:
-        return run_stage("transforms.mouse.stages.promotion_gate", version)
+        return run_stage("transforms.mouse.stages.promotion_gate", version, run_param("train_days"),
+                         run_param("test_days"))
 
     @task
     def build_report(decision: dict) -> str:

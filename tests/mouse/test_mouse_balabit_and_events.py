@@ -1,6 +1,8 @@
 """Balabit-format loader and validation on small hand-written files."""
 from pathlib import Path
 
+import pandas as pd
+
 from transforms.common.quarantine import Quarantine
 from transforms.mouse import balabit
 
@@ -63,3 +65,26 @@ def test_wrong_header_is_quarantined_not_crashing(tmp_path):
     quarantine = Quarantine("ingest")
     assert balabit.load(tmp_path, quarantine).empty
     assert len(quarantine) == 1 and "not a Balabit session file" in quarantine.rows[0]["reason"]
+
+
+def test_vectorised_loader_equals_the_row_by_row_reference(tmp_path):
+    """The vectorised loader keeps the same rows, in the same order, with the same quarantine reasons
+    as the reference (one dict per row) loader, including non-numbers in numeric columns."""
+    _write(tmp_path / "training_files/user3/session_b", "\n".join([
+        "0.0,0.0,NoButton,Move,100,200", "0.01,0.5,NoButton,Move,101,201", "0.02,0.2,NoButton,Move,102,202",
+        "0.03,0.3,NoButton,Move,103,203",  # earlier than 0.5: backwards
+        "0.04,abc,NoButton,Move,104,204", "0.05,0.6,Left,Pressed,104,-3", "0.06,0.7,Left,Released,104,204",
+        "0.07,0.8,Scroll,Sideways,1,1", "0.08,0.9,Gizmo,Move,1,1", "1,2,3", "0.09,1.0,NoButton,Move,105,205",
+    ]) + "\n")
+    _write(tmp_path / "test_files/user3/session_c", "0.0,0.0,NoButton,Move,1,1\n0.1,0.1,NoButton,Drag,2,2\n")
+    (tmp_path / "public_labels.csv").write_text("filename,is_illegal\nsession_c,1\n")
+    q_new, q_old = Quarantine("ingest"), Quarantine("ingest")
+    new, old = balabit.load(tmp_path, q_new), balabit.load_rowwise(tmp_path, q_old)
+    old["scroll_y"] = old["scroll_y"].astype(float)
+    text = ["source", "user_id", "session_id", "task", "event", "button"]
+    assert all(isinstance(new[c].dtype, pd.CategoricalDtype) for c in text)  # lean: no string per row
+    new, old = new.astype({c: object for c in text}), old.astype({c: object for c in text})
+    assert len(new) == 6
+    pd.testing.assert_frame_equal(new, old, check_dtype=False)
+    assert q_new.counts() == q_old.counts()
+    assert "line 11: 3 fields, expected 6" in q_new.counts()

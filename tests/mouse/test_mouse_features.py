@@ -53,3 +53,49 @@ def test_action_kinematics_of_a_circle_arc():
     assert f["straightness"] == pytest.approx(math.sqrt(2) / (math.pi / 2), rel=0.01)
     assert f["max_deviation"] == pytest.approx(100 - 100 / math.sqrt(2), rel=0.01)
     assert f["a_std"] == pytest.approx(0, abs=1e-6)
+
+
+def test_resampling_removes_the_sampling_rate_and_screen_normalising_the_monitor():
+    """The same constant-speed stroke logged every 16 ms and every 110 ms gives the same resampled
+    features; the same gesture on a screen twice as large gives the same normalised features."""
+    def stroke(step, scale=1.0, offset=0.0):
+        times = np.arange(0, 1.1 + 1e-9, step)
+        return [(t, "move", "none", scale * (100 + 500 * t) + offset, scale * (300 + 200 * t)) for t in times]
+
+    def action(rows, **options):
+        _, actions = features.compute(_events(rows), 1.0, 4, **options)
+        assert len(actions) == 1
+        return actions.iloc[0]
+
+    fine, coarse = stroke(0.016), stroke(0.11)
+    raw_fine, raw_coarse = action(fine), action(coarse)
+    assert raw_fine["n_points"] > 5 * raw_coarse["n_points"]  # the artefact: point counts
+    assert raw_coarse["pause_within_s"] > 0 == raw_fine["pause_within_s"]  # ... and 110 ms "pauses"
+    a, b = action(fine, resample_s=0.02), action(coarse, resample_s=0.02)
+    for name in ("n_points", "v_mean", "duration_s", "travel", "pause_within_s"):
+        assert a[name] == pytest.approx(b[name], rel=0.05), name
+    # a session on a 2x larger screen (an extra sample marks its bounds), normalised by them
+    small = fine + [(1.2, "move", "none", 1000, 800)]
+    large = [(t, e, btn, 2 * x, 2 * y) for t, e, btn, x, y in small]
+    s, l = action(small, screen_normalise=True), action(large, screen_normalise=True)
+    assert s["v_mean"] == pytest.approx(l["v_mean"]) and s["travel"] == pytest.approx(l["travel"])
+    assert action(small)["v_mean"] * 2 == pytest.approx(action(large)["v_mean"])
+
+
+def test_short_actions_are_quarantined_with_a_reason():
+    from transforms.common.quarantine import Quarantine
+
+    rows = [(i * 0.02, "move", "none", 10 + i, 10) for i in range(6)]
+    rows += [(3.0, "move", "none", 50, 50), (3.02, "move", "none", 52, 50)]  # after a pause: 2 samples
+    quarantine = Quarantine("features")
+    _, actions = features.compute(_events(rows), 1.0, 4, quarantine=quarantine)
+    assert len(actions) == 1
+    assert quarantine.counts() == {"action too short (< 4 distinct timestamps)": 1}
+    assert '"action_type": "move"' in quarantine.rows[0]["row"]
+
+
+def test_sampling_rate_report_per_user():
+    fast = _events([(i * 0.016, "move", "none", i, i) for i in range(50)])
+    slow = _events([(i * 0.11, "move", "none", i, i) for i in range(50)]).assign(user_id="v", session_id="s2")
+    report = features.sampling_rates(pd.concat([fast, slow], ignore_index=True)).set_index("user_id")
+    assert report.loc["u", "median_ms"] == pytest.approx(16) and report.loc["v", "median_ms"] == pytest.approx(110)

@@ -57,8 +57,9 @@ def test_models_beat_chance_on_later_days(pipeline):
     for name in ("action_rf", "action_hgb"):
         by_k = evaluation["actions"][name]["by_k"]
         assert by_k["1"]["identification"]["accuracy"] > 0.25 + 0.1  # 4 users: chance is 0.25
-        assert by_k["5"]["verification"]["auc"] > 0.7
-        assert "auc" in evaluation["actions"][name]["balabit_protocol"]
+        assert by_k["5"]["one_vs_rest"]["auc"] > 0.7
+        protocol = evaluation["actions"][name]["impostor_protocol"]
+        assert set(protocol) == {"1", "5", "session"} and protocol["session"]["pooled"]["illegal"] > 0
     assert set(evaluation["session_rf"]) == {"star", "browse"}
 
 
@@ -75,6 +76,12 @@ def test_first_candidate_promoted_and_report_written(pipeline):
 def test_gate_refuses_a_clearly_worse_candidate(pipeline):
     s = pipeline["settings"]
     registry = ModelRegistry(s.lake, stages.REGISTRY)
-    worse = registry.save({"chosen": "constant"}, {}, {}, {"verification_auc": 0.5, "identification_accuracy": 0.25})
-    assert not stages.promotion_gate(s, DAYS[-1], worse)["promoted"]
+    current = registry.meta(pipeline["version"])["metrics"]
+    worse = registry.save({"chosen": "constant"}, {}, {}, {"gate_auc": 0.5, "gate_metric": current["gate_metric"],
+                                                           "gate_window": current["gate_window"]})
+    decision = stages.promotion_gate(s, DAYS[-1], worse, 2, 1)
+    assert not decision["promoted"]
+    # the current model was re-scored on the same test days, giving its own stored figure back
+    assert decision["current_rescored_on_same_test_set"]
+    assert decision["current_value"] == pytest.approx(current["gate_auc"])
     assert registry.current_version() == pipeline["version"]

@@ -6,7 +6,17 @@ Actions follow the usual mouse-dynamics segmentation (Ahmed & Traore; Antal & Eg
 * **point-click** (PC): the moves leading to a press plus the press and release (no drag between);
 * **drag** (DD): press, drag samples, release.
 Actions with fewer than ``min_points`` samples carry no usable velocity profile and are skipped
-(counted in the log).
+(counted, and quarantined with a reason when a quarantine is given).
+
+Robustness (issue 17), both settings of :func:`compute`:
+* ``resample_s`` > 0: each action's trajectory is linearly interpolated onto a fixed time step
+  before its features, so loggers sampling every 16 ms and every 110 ms give comparable
+  velocity / acceleration / curvature profiles and point counts (``n_points`` becomes duration
+  over the step). Pauses inside an action are then gaps longer than ``RESAMPLED_PAUSE_S`` in the
+  raw samples (above both usual sampling intervals).
+* ``screen_normalise``: coordinates are divided by the session's screen bounds (the largest x and
+  y seen in the session), so pixel distances and speeds are fractions of the screen and a larger
+  monitor does not identify its user.
 """
 from __future__ import annotations
 
@@ -22,6 +32,10 @@ log = logging.getLogger(__name__)
 META = ["source", "user_id", "session_id", "task", "is_illegal"]
 PAUSE_WITHIN_S = 0.1  # gaps longer than this inside an action count as hesitation
 SHARP_TURN_RAD = math.pi / 6
+RESAMPLED_PAUSE_S = 0.3
+# per-session features that measure where on the screen the cursor went (monitor size)
+SCREEN_EXTENT_FEATURES = ["x_max", "x_min", "y_max", "y_min", "stroke_x_max", "stroke_x_min", "stroke_y_max",
+                          "stroke_y_min"]
 
 
 def _stats(values: np.ndarray) -> tuple[float, float, float]:
@@ -102,9 +116,25 @@ def segment_actions(session: pd.DataFrame, pause_s: float) -> list[tuple[str, li
     return actions
 
 
-def action_features(kind: str, t: np.ndarray, x: np.ndarray, y: np.ndarray, dwell: float) -> dict:
+def resample(t: np.ndarray, x: np.ndarray, y: np.ndarray, step: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The trajectory at a fixed time step (the first and last sample kept; linear in between)."""
+    if step <= 0 or t.size < 2 or t[-1] - t[0] < step:
+        return t, x, y
+    grid = np.arange(t[0], t[-1], step)
+    if t[-1] - grid[-1] > 1e-9:
+        grid = np.append(grid, t[-1])
+    return grid, np.interp(grid, t, x), np.interp(grid, t, y)
+
+
+def action_features(kind: str, t: np.ndarray, x: np.ndarray, y: np.ndarray, dwell: float,
+                    resample_s: float = 0.0) -> dict:
     keep = np.concatenate([[True], np.diff(t) > 0])  # same-timestamp samples: keep the first
     t, x, y = t[keep], x[keep], y[keep]
+    raw_dt = np.diff(t)
+    pause_within = float(raw_dt[raw_dt > PAUSE_WITHIN_S].sum())
+    if resample_s > 0:
+        pause_within = float(raw_dt[raw_dt > RESAMPLED_PAUSE_S].sum())
+        t, x, y = resample(t, x, y, resample_s)
     dx, dy, dt = np.diff(x), np.diff(y), np.diff(t)
     step = np.hypot(dx, dy)
     travel = float(step.sum())
@@ -142,18 +172,43 @@ def action_features(kind: str, t: np.ndarray, x: np.ndarray, y: np.ndarray, dwel
         "curvature_mean": mean(curvature), "curvature_std": std(curvature),
         "angular_v_mean": mean(angular_v), "angular_v_std": std(angular_v),
         "max_deviation": float(deviation.max()), "critical_points": float((np.abs(dtheta) > SHARP_TURN_RAD).sum()),
-        "pause_within_s": float(dt[dt > PAUSE_WITHIN_S].sum()),
+        "pause_within_s": pause_within,
         "time_to_peak_v": float(t[1:][int(v.argmax())] - t[0]) if v.size else 0.0,
         "click_dwell_s": dwell,
     }
 
 
-def compute(events: pd.DataFrame, pause_s: float, min_points: int) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(session features, action features) for every session in ``events``."""
+def normalise_screen(session: pd.DataFrame) -> pd.DataFrame:
+    """Coordinates as fractions of the session's screen bounds (largest x / y seen)."""
+    width, height = float(session["x"].max()), float(session["y"].max())
+    return session.assign(x=session["x"] / (width if width > 0 else 1.0), y=session["y"] / (height if height > 0 else 1.0))
+
+
+def sampling_rates(events: pd.DataFrame) -> pd.DataFrame:
+    """Per user: median / 10th / 90th percentile interval (ms) between consecutive cursor samples
+    (move or drag, positive gaps under 1 s), and sessions and samples counted."""
+    moves = events[events["event"].isin(["move", "drag"])].sort_values(["session_id", "seq"])
+    gap = moves.groupby("session_id", sort=False)["t"].diff()
+    moves = moves.assign(gap_ms=gap * 1000)
+    moves = moves[(moves["gap_ms"] > 0) & (moves["gap_ms"] < 1000)]
+    if moves.empty:
+        return pd.DataFrame(columns=["user_id", "sessions", "samples", "median_ms", "p10_ms", "p90_ms"])
+    grouped = moves.groupby("user_id")["gap_ms"]
+    out = pd.DataFrame({"sessions": moves.groupby("user_id")["session_id"].nunique(), "samples": grouped.size(),
+                        "median_ms": grouped.median(), "p10_ms": grouped.quantile(0.1), "p90_ms": grouped.quantile(0.9)})
+    return out.reset_index()
+
+
+def compute(events: pd.DataFrame, pause_s: float, min_points: int, resample_s: float = 0.0,
+            screen_normalise: bool = False, quarantine=None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(session features, action features) for every session in ``events``. Actions shorter than
+    ``min_points`` distinct timestamps are counted and, with a ``quarantine``, recorded there."""
     sessions, actions = [], []
-    skipped = 0
+    skipped: dict[str, int] = {}
     for _, session in events.sort_values(["session_id", "seq"]).groupby("session_id", sort=True):
         meta = {k: session[k].iloc[0] for k in META}
+        if screen_normalise:
+            session = normalise_screen(session)
         sessions.append({**meta, **session_features(session)})
         previous_end = None
         index = 0
@@ -161,15 +216,20 @@ def compute(events: pd.DataFrame, pause_s: float, min_points: int) -> tuple[pd.D
         for kind, positions, dwell in segment_actions(session, pause_s):
             t, x, y = t_all[positions], x_all[positions], y_all[positions]
             if len(np.unique(t)) < min_points:
-                skipped += 1
+                skipped[kind] = skipped.get(kind, 0) + 1
+                if quarantine is not None:
+                    quarantine.add({"session_id": meta["session_id"], "user_id": meta["user_id"], "action_type": kind,
+                                    "t_start": float(t[0]), "samples": len(positions)},
+                                   f"action too short (< {min_points} distinct timestamps)", "features")
                 continue
             row = {**meta, "action_index": index, "action_type": kind, "t_start": float(t[0]),
-                   **action_features(kind, t, x, y, dwell)}
+                   **action_features(kind, t, x, y, dwell, resample_s)}
             row["pause_before_s"] = 0.0 if previous_end is None else max(0.0, float(t[0]) - previous_end)
             previous_end = float(t[-1])
             actions.append(row)
             index += 1
     session_frame = pd.DataFrame(sessions, columns=META + SESSION_FEATURE_NAMES)
     action_frame = pd.DataFrame(actions, columns=META + ["action_index", "action_type", "t_start"] + ACTION_FEATURE_NAMES)
-    log.info("features: %d sessions, %d actions (%d too short, skipped)", len(session_frame), len(action_frame), skipped)
+    log.info("features: %d sessions, %d actions (%d too short, skipped: %s)", len(session_frame), len(action_frame),
+             sum(skipped.values()), skipped)
     return session_frame.astype({"is_illegal": "int8"}), action_frame.astype({"is_illegal": "int8", "action_index": "int32"})

@@ -18,6 +18,14 @@ class MouseSettings(BaseSettings):
     mouse_gate_window: int = 10  # the window size whose overall ROC AUC the promotion gate compares
     mouse_gate_tolerance: float = 0.02
     mouse_trees: int = 150
+    mouse_max_depth: int = 14  # action forest depth limit (model size: 32 MB on Balabit, 72 MB at 18); 0 = unbounded
+    mouse_keep_versions: int = 5  # registry retention: current, previous promoted and the newest N
+    # robustness (issue 17): fixed time step for action trajectories (0 = raw samples), coordinates
+    # as fractions of the session's screen bounds, session features without screen extents
+    mouse_resample_ms: float = 0.0
+    mouse_screen_normalise: bool = False
+    mouse_drop_screen_extent: bool = False
+    mouse_balabit_dir: str = ""  # default Balabit directory of the mouse_balabit DAG / CLI
     mouse_seed: int = 7
     mouse_collector_host: str = "127.0.0.1"
     mouse_collector_port: int = 8799
