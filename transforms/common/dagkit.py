@@ -10,11 +10,13 @@ from datetime import datetime, timezone
 from airflow.sdk import Asset, Param
 
 from transforms.common.keys import DAY_PATTERN, KEY_PATTERN
+from transforms.common.notify import on_task_failure
 
 # Any historical logical date can run: operators backfill logs from the 1990s on (NASA 1995,
 # AOL 2006, ...). With catchup off, a new deployment still schedules only the latest interval.
 HISTORY_START = datetime(1990, 1, 1, tzinfo=timezone.utc)
-DEFAULT_ARGS = {"owner": "trackscope", "retries": 0}
+# every task's failure is alerted (log, lake, webhook / e-mail as configured: transforms/common/notify.py)
+DEFAULT_ARGS = {"owner": "trackscope", "retries": 0, "on_failure_callback": on_task_failure}
 
 # Every asset, declared once (a DAG file imports the ones it produces or consumes).
 SURVEY_RAW = Asset(name="survey_raw_visits", uri="file:///trackscope/survey/raw_visits")
