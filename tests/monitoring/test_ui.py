@@ -107,6 +107,9 @@ def test_reports_inside_the_airflow_ui(tmp_path):
     daily = run_dag(env, "fingerprint_daily", logical_date=day)
     assert daily.state == "success", daily.output[-3000:]
     print(f"DAG runs took {time.monotonic() - started:.0f}s")
+    # the daily run's asset event carries its partition and quarantine counts (shown in the Assets view)
+    [extra] = _asset_extras(env, "fingerprint_links")
+    assert extra["ds"] == day and extra["quarantined"] > 0 and extra["quarantine_reasons"], extra
     lake = Lake(lake_uri)
     assert monitoring.reports(lake, "survey", ("crawl_id", CRAWL)), "the survey wrote no report"
 
@@ -194,3 +197,16 @@ def _latest_run_id(env: dict, dag_id: str) -> str:
                             {"d": dag_id}).scalar()
     engine.dispose()
     return run_id
+
+
+def _asset_extras(env: dict, asset_name: str) -> list[dict]:
+    import sqlalchemy as sa
+
+    from tests.airflow_run import metadata_url
+
+    engine = sa.create_engine(metadata_url(env))
+    with engine.connect() as db:
+        rows = db.execute(sa.text("SELECT e.extra FROM asset_event e JOIN asset a ON a.id = e.asset_id "
+                                  "WHERE a.name = :n ORDER BY e.id"), {"n": asset_name}).scalars().all()
+    engine.dispose()
+    return [json.loads(r) if isinstance(r, str) else r for r in rows]
