@@ -50,8 +50,22 @@ def daily_partitions():
     return CronDataIntervalTimetable("@daily", timezone="UTC")
 
 
+def _is_daily(schedule) -> bool:
+    from airflow.sdk import CronDataIntervalTimetable
+
+    return isinstance(schedule, CronDataIntervalTimetable) and getattr(schedule, "expression", "") in ("@daily",
+                                                                                                      "0 0 * * *")
+
+
 def dag_args(dag_id: str, doc_md: str, tags: list[str], schedule, **extra) -> dict:
-    """The keyword arguments every trackscope ``@dag`` shares, plus the DAG's own."""
+    """The keyword arguments every trackscope ``@dag`` shares, plus the DAG's own: failure alerts
+    on every task, and a deadline alert on daily pipelines and retrains (transforms/common/deadlines.py)."""
+    from transforms.common.deadlines import deadline_for
+
     default_args = {**DEFAULT_ARGS, **extra.pop("default_args", {})}
+    if "deadline" not in extra:
+        deadline = deadline_for(dag_id, _is_daily(schedule))
+        if deadline is not None:
+            extra["deadline"] = deadline
     return {"dag_id": dag_id, "doc_md": doc_md, "tags": tags, "schedule": schedule, "start_date": HISTORY_START,
             "catchup": False, "default_args": default_args, **extra}
