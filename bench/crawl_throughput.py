@@ -1,6 +1,7 @@
 """Crawl throughput: 1 browser vs ``settings.browsers_per_task`` browsers on the fixture web.
 
     python bench/crawl_throughput.py [N_SITES=40] [--dwell 5] [--timeout 30]
+    python bench/crawl_throughput.py 40 --executor celery --workers 2   # + the same sites on Celery
 
 Prints sites/hour for each run, the speed-up ratio and peak memory per browser (peak of each
 browser's chromedriver+chromium process-tree RSS, sampled every 0.5 s, summed / browsers; RSS
@@ -43,6 +44,9 @@ def main(argv=None):
     ap.add_argument("n", nargs="?", type=int, default=40)
     ap.add_argument("--dwell", type=float, default=None, help="default: settings.dwell_s (5 s)")
     ap.add_argument("--timeout", type=float, default=None, help="default: settings.page_load_timeout_s")
+    ap.add_argument("--executor", choices=["local", "celery"], default="local",
+                    help="celery: also crawl the same sites through a CeleryExecutor deployment (bench/crawl_cluster.py)")
+    ap.add_argument("--workers", type=int, default=2, help="Celery workers taking crawl batches (1 or 2)")
     ap.add_argument("-v", action="store_true")
     a = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO if a.v else logging.WARNING)
@@ -62,6 +66,18 @@ def main(argv=None):
     with FixtureWeb() as web:
         one, rss1, pss1 = run(base, 1, sites, web.chromium_args(), "serial")
         many, rssn, pssn = run(base, base.browsers_per_task, sites, web.chromium_args(), "concurrent")
+        if a.executor == "celery":
+            import os
+
+            from bench.crawl_cluster import crawl_on_celery
+
+            celery = crawl_on_celery(sites, web, a.workers, base.browsers_per_task, base.dwell_s,
+                                     base.page_load_timeout_s)
+            print(f"{'celery':>12}: {a.workers} worker(s) × 2 tasks × {base.browsers_per_task} browser(s) "
+                  f"{celery['visited']} sites in {celery['seconds']:.1f} s (DAG run wall time, {celery['state']}) "
+                  f"= {celery['sites_per_hour']:.0f} sites/hour; vs in-process concurrent "
+                  f"{celery['sites_per_hour'] / max(many['sites_per_hour'], 1e-9):.2f}x; "
+                  f"load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}", flush=True)
     ratio = many["sites_per_hour"] / one["sites_per_hour"] if one["sites_per_hour"] else float("nan")
     print(f"sites/hour: 1 browser {one['sites_per_hour']:.0f}, {base.browsers_per_task} browsers "
           f"{many['sites_per_hour']:.0f}, ratio {ratio:.2f}x; peak RSS per browser "

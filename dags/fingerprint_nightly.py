@@ -9,11 +9,13 @@ DOC = """
 ### Browser-fingerprint linking: nightly calibration and evaluation
 For the run's date `ds`, on three disjoint windows of `fp_visits` ending at `ds`
 (fit `fp_fit_days` < calibration `fp_calibration_days` < test `fp_test_days`):
-1. **calibrate_and_evaluate**: fits the hybrid linker on the fit window, sets each method's
-   threshold where FP rate + FN rate is smallest on the calibration window (`fp_calibration`),
-   scores all visit pairs of the test window with every method (Fybrid, OpenAM 11/12,
-   Eckersley, YIKS, ssdeep, hybrid) per time-gap bucket (`fp_evaluation`), and registers the
-   linker as a candidate `fp_linker` model.
+1. **calibrate**: fits the hybrid linker on the fit window and sets each method's threshold
+   where FP rate + FN rate is smallest on the calibration window (`fp_calibration`); the fitted
+   methods are kept as a signed `fp_methods_fit` artifact.
+   **score_shard** (mapped, `fp_eval_shards` tasks, parallel on a distributed executor): scores
+   its share of the test window's visit pairs with every method (Fybrid, OpenAM 11/12, Eckersley,
+   YIKS, ssdeep, hybrid) per time-gap bucket. **evaluate**: merges the shards (the same figures as
+   one process) into `fp_evaluation` and registers the linker as a candidate `fp_linker` model.
 2. **check_calibration**: thresholds inside each score range and stable against the previous
    calibration (`fp_max_threshold_shift`), rates within [0, 1].
 3. **promotion_gate**: the candidate becomes the linker used by `fingerprint_daily` only if its
@@ -27,8 +29,20 @@ For the run's date `ds`, on three disjoint windows of `fp_visits` ending at `ds`
                  params={"ds": day_param("Last day of the test window")}))
 def fingerprint_nightly():
     @task
-    def calibrate_and_evaluate() -> str:
-        return run_stage("transforms.fingerprint.stages.calibrate_and_evaluate")
+    def calibrate() -> str:
+        return run_stage("transforms.fingerprint.stages.calibrate")
+
+    @task
+    def shards() -> list[int]:
+        return run_stage("transforms.fingerprint.stages.eval_shards")
+
+    @task
+    def score_shard(fitted: str, shard: int) -> str:
+        return run_stage("transforms.fingerprint.stages.score_shard", fitted, shard)
+
+    @task
+    def evaluate(fitted: str, scored: list[str]) -> str:
+        return run_stage("transforms.fingerprint.stages.evaluate_shards", fitted)
 
     @task
     def check_calibration():
@@ -42,7 +56,9 @@ def fingerprint_nightly():
     def build_report() -> str:
         return run_stage("transforms.fingerprint.stages.build_report")
 
-    version = calibrate_and_evaluate()
+    fitted = calibrate()
+    scored = score_shard.partial(fitted=fitted).expand(shard=shards())
+    version = evaluate(fitted, scored)
     version >> check_calibration() >> promotion_gate(version) >> build_report()
 
 

@@ -16,6 +16,7 @@ brackets); the resulting client environment is written to ``$CLUSTER_HOME/cluste
   CLUSTER_DB [trackscope_cluster]            metadata database (created if missing)
   CLUSTER_REDIS_URL [redis://127.0.0.1:6379/6]
   CLUSTER_API_PORT [8090]   CLUSTER_CRAWL_CONCURRENCY [2]   CLUSTER_DEFAULT_CONCURRENCY [2]
+  CLUSTER_DEFAULT_QUEUES [default,crawl]     queues of the second worker ("default": crawls on one worker only)
   TRACKSCOPE_LAKE_URI and any other TRACKSCOPE_* / AWS_* / AIRFLOW__* variable are passed to every
   component. New DAGs start paused (Airflow's default): unpause the ones this deployment runs.
 """
@@ -150,6 +151,8 @@ def up(timeout_s: float = 240) -> int:
         component_env = dict(env)
         if name == "worker-crawl":
             component_env["AIRFLOW__CELERY__WORKER_CONCURRENCY"] = _setting("CLUSTER_CRAWL_CONCURRENCY", "2")
+        if name == "worker-default":
+            arguments = [*arguments[:3], _setting("CLUSTER_DEFAULT_QUEUES", "default,crawl"), *arguments[4:]]
         with open(logs / f"{name}.log", "ab") as log_file:
             process = subprocess.Popen(["airflow", *arguments], env=component_env, stdout=log_file,
                                        stderr=subprocess.STDOUT, start_new_session=True)

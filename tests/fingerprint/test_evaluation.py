@@ -81,6 +81,22 @@ def test_hybrid_beats_ssdeep_on_a_later_test_window():
     per_bucket = result[result["bucket"] != "all"].groupby("method")["n_same"].sum()
     assert (per_bucket.sort_index() == overall["n_same"].sort_index()).all()
     assert overall["n_same"].iloc[0] + overall["n_diff"].iloc[0] == test.n * (test.n - 1) // 2
+    # three shards scored apart, shipped as NumPy archives and merged give the same evaluation
+    shards = [ev.counts_from_npz(ev.counts_to_npz(ev.count_pairs(test, methods, chunk=5_000, shard=k, shards=3)))
+              for k in range(3)]
+    pd.testing.assert_frame_equal(ev.evaluate(None, methods, ev.merge_counts(shards)), result)
+
+
+def test_shards_split_the_pairs_exactly():
+    from transforms.fingerprint.table import all_pairs
+
+    n = 23
+    whole = {(a, b) for i, j in all_pairs(n) for a, b in zip(i.tolist(), j.tolist())}
+    assert len(whole) == n * (n - 1) // 2
+    parts = [[(a, b) for i, j in all_pairs(n, chunk=7, shard=k, shards=4) for a, b in zip(i.tolist(), j.tolist())]
+             for k in range(4)]
+    assert sum(len(p) for p in parts) == len(whole) and set().union(*parts) == whole
+    assert max(len(p) for p in parts) - min(len(p) for p in parts) <= n  # interleaved rows: even shards
 
 
 def test_fixed_threshold_methods_keep_their_rule():

@@ -8,6 +8,7 @@ plus standard precision, recall (= TP rate) and the equal error rate.
 """
 from __future__ import annotations
 
+import io
 import logging
 import time
 from dataclasses import dataclass
@@ -59,6 +60,13 @@ class Counts:
             np.add.at(hist, (bucket[mask], reached[mask]), 1)
             at += np.cumsum(hist[:, ::-1], axis=1)[:, ::-1][:, 1:]
             n += hist.sum(axis=1)
+
+    def merge(self, other: "Counts") -> "Counts":
+        """The counts of both pair sets (shards of one evaluation)."""
+        if not np.array_equal(self.grid, other.grid):
+            raise ValueError("counts over different threshold grids cannot be merged")
+        return Counts(self.grid, self.same_at + other.same_at, self.diff_at + other.diff_at,
+                      self.n_same + other.n_same, self.n_diff + other.n_diff)
 
     def rates(self, k: int, buckets=slice(None)) -> dict:
         tp, fp = self.same_at[buckets, k].sum(), self.diff_at[buckets, k].sum()
@@ -121,16 +129,18 @@ class BestEarlier:
 
 
 def count_pairs(table: VisitTable, methods: list[Method], chunk: int = 1_000_000, grids: dict | None = None,
-                linking: tuple[str, ...] = ()) -> dict[str, Counts]:
+                linking: tuple[str, ...] = (), shard: int = 0, shards: int = 1) -> dict[str, Counts]:
     """Score every pair of ``table`` with every method, keeping only per-threshold counts (and,
-    for the methods named in ``linking``, :class:`BestEarlier` in ``counts[name].linking``)."""
+    for the methods named in ``linking``, :class:`BestEarlier` in ``counts[name].linking``).
+    With ``shards`` > 1, only shard ``shard`` of the pairs: :func:`merge_counts` of all shards
+    equals the unsharded counts (the DAG scores shards in parallel tasks)."""
     counts = {}
     for m in methods:
         grid = (grids or {}).get(m.name, m.score_grid)
         counts[m.name] = Counts.empty(np.union1d(grid, [m.threshold]) if not m.calibrated else np.asarray(grid, float))
         counts[m.name].linking = BestEarlier.empty(table) if m.name in linking else None
     started, done, timing = time.perf_counter(), 0, {m.name: 0.0 for m in methods}
-    for i, j in all_pairs(table.n, chunk):
+    for i, j in all_pairs(table.n, chunk, shard, shards):
         same, bucket = same_uid(table, i, j), gap_bucket(table, i, j)
         for m in methods:
             t0 = time.perf_counter()
@@ -140,7 +150,8 @@ def count_pairs(table: VisitTable, methods: list[Method], chunk: int = 1_000_000
                 counts[m.name].linking.add(table, i, j, scores, same)
             timing[m.name] += time.perf_counter() - t0
         done += len(i)
-        log.info("scored %d pairs (%.0f pairs/s)", done, done / max(time.perf_counter() - started, 1e-9))
+        log.info("scored %d pairs%s (%.0f pairs/s)", done, f" of shard {shard + 1}/{shards}" if shards > 1 else "",
+                 done / max(time.perf_counter() - started, 1e-9))
     log.info("seconds per method: %s", {k: round(v, 2) for k, v in timing.items()})
     return counts
 
@@ -196,9 +207,33 @@ def fit_and_calibrate(fit: VisitTable, calibration: VisitTable, methods: list[Me
     return pd.DataFrame(rows)
 
 
-def evaluate(test: VisitTable, methods: list[Method]) -> pd.DataFrame:
-    """One row per method × bucket ("all" first) at each method's threshold."""
-    counts = count_pairs(test, methods)
+def merge_counts(shards: list[dict[str, Counts]]) -> dict[str, Counts]:
+    merged = dict(shards[0])
+    for counts in shards[1:]:
+        merged = {name: merged[name].merge(c) for name, c in counts.items()}
+    return merged
+
+
+def counts_to_npz(counts: dict[str, Counts]) -> bytes:
+    """Counts as a NumPy archive (no pickle: shard results travel through the lake)."""
+    arrays = {f"{name}/{field}": getattr(c, field) for name, c in counts.items()
+              for field in ("grid", "same_at", "diff_at", "n_same", "n_diff")}
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, **arrays)
+    return buffer.getvalue()
+
+
+def counts_from_npz(blob: bytes) -> dict[str, Counts]:
+    with np.load(io.BytesIO(blob), allow_pickle=False) as archive:
+        names = sorted({key.split("/")[0] for key in archive.files})
+        return {name: Counts(*(archive[f"{name}/{field}"] for field in ("grid", "same_at", "diff_at", "n_same", "n_diff")))
+                for name in names}
+
+
+def evaluate(test: VisitTable, methods: list[Method], counts: dict[str, Counts] | None = None) -> pd.DataFrame:
+    """One row per method × bucket ("all" first) at each method's threshold; ``counts`` are the
+    (merged shards') pair counts when already scored."""
+    counts = counts if counts is not None else count_pairs(test, methods)
     rows = []
     for m in methods:
         c = counts[m.name]

@@ -63,7 +63,11 @@ def normalise_records(records: list[dict], ds: str | None, max_chars: int, quara
     rows, seen = [], set()
     for record in records:
         source = str(record.pop("_source", ""))
-        ts = pd.to_datetime(record.get("ts"), utc=True, errors="coerce", format="ISO8601")
+        raw_ts = record.get("ts")
+        if raw_ts is not None and not isinstance(raw_ts, str):  # a list or object would be parsed element-wise
+            quarantine.add(record, "timestamp is not a string", source)
+            continue
+        ts = pd.to_datetime(raw_ts, utc=True, errors="coerce", format="ISO8601")
         if pd.isna(ts):
             quarantine.add(record, "missing or unparsable timestamp", source)
             continue

@@ -20,3 +20,4 @@ class FingerprintSettings(BaseSettings):
     fp_max_threshold_shift: float = 0.25  # calibration stability: shift / score range vs last run
     fp_gate_tolerance: float = 0.005  # promotion: FP+FN rate may be this much worse
     fp_seed: int = 0
+    fp_eval_shards: int = 2  # the nightly scores the test pairs in this many parallel tasks

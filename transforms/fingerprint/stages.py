@@ -26,6 +26,7 @@ from transforms.fingerprint.table import VisitTable
 log = logging.getLogger(__name__)
 SETTINGS = FingerprintSettings  # what the DAGs load for these stages
 LINKER = "fp_linker"
+FITTED = "fp_methods_fit"  # the nightly's fitted methods, shared by its evaluation shards
 
 
 def _ingest_records(settings: FingerprintSettings, ds: str, records: list[dict], quarantine: Quarantine) -> pd.DataFrame:
@@ -137,43 +138,92 @@ def _window_visits(settings: FingerprintSettings, window: tuple[str, str]) -> pd
     return settings.lake.read(schemas.VISITS, parts)
 
 
-def calibrate_and_evaluate(settings: FingerprintSettings, ds: str) -> str:
-    """Fit the hybrid linker, calibrate every method, evaluate all of them on the test window;
-    store calibration + evaluation and register the linker as a candidate (returns its version)."""
-    spans = windows(settings, ds)
-    tables = {}
-    for name, span in spans.items():
-        visits = _window_visits(settings, span)
-        if visits["uid"].notna().sum() < 2:
-            raise ValueError(f"{name} window {span} has no labelled visits: ingest or import history first")
-        tables[name] = VisitTable(visits)
-        log.info("%s window %s..%s: %d visits, %d UIDs", name, *span, len(visits), visits["uid"].nunique())
+def _window_table(settings: FingerprintSettings, name: str, span: tuple[str, str]) -> VisitTable:
+    visits = _window_visits(settings, span)
+    if visits["uid"].notna().sum() < 2:
+        raise ValueError(f"{name} window {span} has no labelled visits: ingest or import history first")
+    log.info("%s window %s..%s: %d visits, %d UIDs", name, *span, len(visits), visits["uid"].nunique())
+    return VisitTable(visits)
+
+
+def _seeded_methods(settings: FingerprintSettings) -> list[Method]:
     methods = all_methods()
     for m in methods:
         if hasattr(m, "seed"):
             m.seed = settings.fp_seed
+    return methods
+
+
+def calibrate(settings: FingerprintSettings, ds: str) -> str:
+    """Fit the learned methods on the fit window and set every method's threshold on the
+    calibration window; stage the calibration and keep the fitted methods (a signed artifact in
+    the ``fp_methods_fit`` registry) for the evaluation shards. Returns that artifact's version."""
+    spans = windows(settings, ds)
+    fit, calib = (_window_table(settings, name, spans[name]) for name in ("fit", "calibration"))
+    methods = _seeded_methods(settings)
     started = time.perf_counter()
-    calibration = evaluation.fit_and_calibrate(tables["fit"], tables["calibration"], methods,
-                                               settings.fp_max_different_pairs, settings.fp_seed)
+    calibration = evaluation.fit_and_calibrate(fit, calib, methods, settings.fp_max_different_pairs, settings.fp_seed)
     log.info("fit + calibration in %.1fs:\n%s", time.perf_counter() - started, calibration.to_string())
-    started = time.perf_counter()
-    result = evaluation.evaluate(tables["test"], methods)
-    log.info("evaluation of %d pairs in %.1fs", result.loc[result["bucket"] == "all", ["n_same", "n_diff"]].iloc[0].sum(),
-             time.perf_counter() - started)
     calibration["fit_window"] = "..".join(spans["fit"])
     calibration["calibration_window"] = "..".join(spans["calibration"])
-    result["test_window"] = "..".join(spans["test"])
     settings.lake.stage_partition(schemas.CALIBRATION, ds, calibration)
-    settings.lake.stage_partition(schemas.EVALUATION, ds, result)
+    link_accuracy = float(calibration.set_index("method").loc["hybrid", "link_accuracy"])
+    return ModelRegistry(settings.lake, FITTED).save(methods, {"seed": settings.fp_seed}, spans,
+                                                     {"calibration_link_accuracy": link_accuracy})
+
+
+def _shard_path(ds: str, fitted: str, shard: int, shards: int) -> str:
+    return f"fingerprint/nightly/ds={ds}/{fitted}/shard-{shard}-of-{shards}.npz"
+
+
+def eval_shards(settings: FingerprintSettings, ds: str) -> list[int]:
+    if settings.fp_eval_shards < 1:
+        raise ValueError(f"fp_eval_shards must be at least 1, not {settings.fp_eval_shards}")
+    return list(range(settings.fp_eval_shards))
+
+
+def score_shard(settings: FingerprintSettings, ds: str, fitted: str, shard: int) -> str:
+    """Score shard ``shard`` of the test window's pairs with every fitted method; the per-threshold
+    counts go to the lake (a NumPy archive) for :func:`evaluate_shards`."""
+    methods = ModelRegistry(settings.lake, FITTED).load(fitted)
+    test = _window_table(settings, "test", windows(settings, ds)["test"])
+    started = time.perf_counter()
+    counts = evaluation.count_pairs(test, methods, shard=shard, shards=settings.fp_eval_shards)
+    log.info("shard %d/%d scored in %.1fs", shard + 1, settings.fp_eval_shards, time.perf_counter() - started)
+    return settings.lake.write_bytes(_shard_path(ds, fitted, shard, settings.fp_eval_shards),
+                                     evaluation.counts_to_npz(counts))
+
+
+def evaluate_shards(settings: FingerprintSettings, ds: str, fitted: str) -> str:
+    """Merge every shard's counts into the test window's evaluation, stage it, and register the
+    hybrid linker as a candidate ``fp_linker`` model with the test metrics (returns its version)."""
+    lake, shards = settings.lake, settings.fp_eval_shards
+    counts = evaluation.merge_counts([evaluation.counts_from_npz(lake.read_bytes(_shard_path(ds, fitted, k, shards)))
+                                      for k in range(shards)])
+    methods = ModelRegistry(lake, FITTED).load(fitted)
+    spans = windows(settings, ds)
+    result = evaluation.evaluate(None, methods, counts)
+    result["test_window"] = "..".join(spans["test"])
+    lake.stage_partition(schemas.EVALUATION, ds, result)
+    calibration = lake.read_partition(schemas.CALIBRATION, ds, staged=True)
     hybrid = next(m for m in methods if m.name == "hybrid")
     overall = result[(result["bucket"] == "all")].set_index("method")
     metrics = {"fp_plus_fn": float(2 - overall.loc["hybrid", "tp_rate"] - overall.loc["hybrid", "tn_rate"]),
                "eer": float(overall.loc["hybrid", "eer"]), "precision": float(overall.loc["hybrid", "precision"]),
                "ssdeep_fp_plus_fn": float(2 - overall.loc["ssdeep", "tp_rate"] - overall.loc["ssdeep", "tn_rate"]),
                "calibration_link_accuracy": float(calibration.set_index("method").loc["hybrid", "link_accuracy"])}
-    return ModelRegistry(settings.lake, LINKER).save(
-        hybrid, {"threshold": hybrid.threshold, "link_threshold": hybrid.link_threshold, "seed": settings.fp_seed},
-        spans, metrics)
+    ModelRegistry(lake, FITTED).prune(keep_last=3)
+    return ModelRegistry(lake, LINKER).save(
+        hybrid, {"threshold": hybrid.threshold, "link_threshold": hybrid.link_threshold, "seed": settings.fp_seed,
+                 "eval_shards": shards}, spans, metrics)
+
+
+def calibrate_and_evaluate(settings: FingerprintSettings, ds: str) -> str:
+    """The nightly's evaluation in one process (the DAG runs the shards as parallel tasks)."""
+    fitted = calibrate(settings, ds)
+    for shard in range(settings.fp_eval_shards):
+        score_shard(settings, ds, fitted, shard)
+    return evaluate_shards(settings, ds, fitted)
 
 
 def score_ranges() -> dict[str, tuple[float, float]]:
@@ -187,6 +237,8 @@ def check_calibration(settings: FingerprintSettings, ds: str) -> None:
     checkpoints.after_calibration(lake, ds, lake.read_partition(schemas.CALIBRATION, ds, staged=True),
                                   lake.read_partition(schemas.EVALUATION, ds, staged=True), previous,
                                   settings.fp_max_threshold_shift, score_ranges())
+    lake.publish_staged(schemas.CALIBRATION, ds)
+    lake.publish_staged(schemas.EVALUATION, ds)
 
 
 def promotion_gate(settings: FingerprintSettings, ds: str, version: str) -> dict:

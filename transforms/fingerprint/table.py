@@ -140,16 +140,24 @@ class VisitTable:
 HEADER_ATTRIBUTES = ["accept_language", "accept", "origin", "connection", "referer", "accept_encoding", "accept_charset"]
 
 
-def all_pairs(n: int, chunk: int = 1_000_000):
-    """Every (i, j), i < j, in chunks of about ``chunk`` pairs."""
-    start = 0
-    while start < n - 1:
-        rows, total = [], 0
-        stop = start
-        while stop < n - 1 and total < chunk:
-            total += n - 1 - stop
-            stop += 1
-        i = np.concatenate([np.full(n - 1 - r, r, dtype=np.int64) for r in range(start, stop)])
-        j = np.concatenate([np.arange(r + 1, n, dtype=np.int64) for r in range(start, stop)])
-        yield i, j
-        start = stop
+def _row_pairs(n: int, rows: list[int]) -> tuple[np.ndarray, np.ndarray]:
+    i = np.concatenate([np.full(n - 1 - r, r, dtype=np.int64) for r in rows])
+    j = np.concatenate([np.arange(r + 1, n, dtype=np.int64) for r in rows])
+    return i, j
+
+
+def all_pairs(n: int, chunk: int = 1_000_000, shard: int = 0, shards: int = 1):
+    """Every (i, j), i < j, in chunks of about ``chunk`` pairs. With ``shards`` > 1, only the
+    pairs whose first visit i ≡ ``shard`` (mod ``shards``): the shards split the pairs exactly,
+    and interleaving the rows keeps their sizes even (row i holds n - 1 - i pairs)."""
+    if not 0 <= shard < shards:
+        raise ValueError(f"shard {shard} not in 0..{shards - 1}")
+    rows, total = [], 0
+    for r in range(shard, n - 1, shards):
+        rows.append(r)
+        total += n - 1 - r
+        if total >= chunk:
+            yield _row_pairs(n, rows)
+            rows, total = [], 0
+    if rows:
+        yield _row_pairs(n, rows)

@@ -28,6 +28,9 @@ class TrancoList:
     source: str
 
 
+MAX_RANK = 1_000_000_000  # Tranco lists hold at most a few million sites
+
+
 def read_source(source: str) -> bytes:
     """Bytes of a local path, file:// URL or http(s) URL (the latter only when configured so)."""
     if re.match(r"^https?://", source):
@@ -49,10 +52,14 @@ def parse(data: bytes, source: str, quarantine: Quarantine | None = None) -> Tra
         rank_text, _, domain = line.rpartition(",")
         domain = domain.strip().lower().rstrip(".")
         if rank_text:
-            if not rank_text.strip().isdigit():
+            rank_text = rank_text.strip()
+            if not (rank_text.isascii() and rank_text.isdigit()):  # "²".isdigit() is True, int("²") fails
                 quarantine.add(line, "rank is not an integer", f"{source}:{line_no}")
                 continue
             rank = int(rank_text)
+            if not 0 < rank <= MAX_RANK:
+                quarantine.add(line, "rank out of range", f"{source}:{line_no}")
+                continue
         else:
             rank = next_rank
         if not DOMAIN_RE.match(domain):
@@ -65,7 +72,7 @@ def parse(data: bytes, source: str, quarantine: Quarantine | None = None) -> Tra
         rows.append((rank, domain))
         next_rank = rank + 1
     match = LIST_ID_RE.search(source)
-    sites = pd.DataFrame(rows, columns=["rank", "domain"]).sort_values("rank", kind="stable")
+    sites = pd.DataFrame(rows, columns=["rank", "domain"]).astype({"rank": "int64"}).sort_values("rank", kind="stable")
     return TrancoList(sites.reset_index(drop=True), hashlib.sha256(data).hexdigest(),
                       match.group(1) if match else "", source)
 
