@@ -119,3 +119,18 @@ def test_run_partition_follows_params_events_then_logical_date():
     assert monitoring.RunInfo("survey_analysis", "r", event_extras=[{"crawl_id": "c1"}, {"crawl_id": "c2"}]).partition \
         == ("crawl_id", "c2")
     assert monitoring.RunInfo("survey_analysis", "r", conf={"crawl_id": "../x"}).partition == ("crawl_id", "")
+
+
+def test_a_report_keyed_otherwise_is_found_by_the_run_that_wrote_it(lake, tmp_path):
+    folder = tmp_path / "eval"
+    folder.mkdir()
+    (folder / "report.md").write_text("# Search authentication: evaluation\n\nEER 0.12\n")
+    started = datetime.now(timezone.utc) - timedelta(seconds=30)
+    lake.replace_dir_from_local(str(folder), "reports/search_auth/evaluation/first_day=2026-01-01")
+    run = monitoring.RunInfo("search_auth_evaluation", "manual__x", "success", conf={"ds": "2026-01-28"},
+                             start_date=started, end_date=datetime.now(timezone.utc))
+    text = monitoring.run_page(lake, run, "/trackscope")
+    assert "<h1>Search authentication: evaluation</h1>" in text and "first_day=2026-01-01" in text
+    earlier = monitoring.RunInfo("search_auth_evaluation", "manual__y", "success", conf={"ds": "2026-01-28"},
+                                 start_date=started - timedelta(days=1), end_date=started - timedelta(hours=23))
+    assert "Search authentication: evaluation" not in monitoring.run_page(lake, earlier, "/trackscope")

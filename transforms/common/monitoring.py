@@ -467,6 +467,10 @@ def run_page(lake: Lake, run: RunInfo, base: str) -> str:
         return page(f"{run.dag_id} {run.run_id}", head + "<p>This run has no trackscope partition to show.</p>")
     prefixes = DOMAINS[domain][1]
     found = reports(lake, domain, (key, value))
+    if not found and run.start_date is not None:
+        # reports keyed otherwise (search_auth's evaluation by its first day): those this run wrote
+        until_s = (run.end_date or datetime.now(timezone.utc)).timestamp() + 60
+        found = [r for r in reports(lake, domain) if run.start_date.timestamp() - 1 <= r.updated <= until_s]
     report_html = "\n".join(render_report(lake, r, base) for r in found) or \
         f'<p class="muted">No report for {_e(key)}={_e(value)} (this DAG may not write one; see the nav page).</p>'
     since = run.start_date
