@@ -89,6 +89,8 @@ def test_run_page_shows_report_checkpoints_quarantine_gate_and_alerts(seeded):
     assert image
     png = http.get(image)
     assert png.status_code == 200 and png.headers["content-type"] == "image/png" and png.content == PNG
+    assert "script-src 'none'" in page.headers["content-security-policy"]
+    assert "frame-ancestors 'self'" in png.headers["content-security-policy"]
 
 
 def test_overview_lists_the_latest_of_each(seeded):

@@ -27,6 +27,8 @@ from transforms.common import settings as settings_module
 from transforms.common.settings import BaseSettings
 
 log = logging.getLogger(__name__)
+CSP = ("default-src 'self'; script-src 'none'; object-src 'none'; style-src 'self' 'unsafe-inline'; "
+       "img-src 'self' data:; frame-ancestors 'self'; base-uri 'none'; form-action 'none'")
 
 
 def _variable(name: str):
@@ -92,6 +94,15 @@ def create_app(lake_factory=current_lake, authenticated=None, dag_run_access=Non
     if authenticated is None or dag_run_access is None:
         authenticated, dag_run_access = _dependencies()
     app = FastAPI(title="trackscope monitoring", docs_url=None, redoc_url=None, openapi_url=None)
+
+    @app.middleware("http")
+    async def no_scripts(request: Request, call_next):
+        # pages and report files are documents: no script runs in them (a report quoting crawled
+        # text cannot act inside Airflow's origin); only the Airflow UI (same origin) may frame them
+        response = await call_next(request)
+        response.headers["Content-Security-Policy"] = CSP
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        return response
 
     @app.get("/", response_class=HTMLResponse, dependencies=[Depends(authenticated)])
     def overview(request: Request):
