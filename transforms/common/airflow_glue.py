@@ -67,7 +67,7 @@ def run_stage(stage: str, *args, key: str = "ds"):
     module = importlib.import_module(module_name)
     settings, partition = task_context(key, module.SETTINGS)
     try:
-        return getattr(module, function)(settings, partition, *args)
+        result = getattr(module, function)(settings, partition, *args)
     except NothingToDo as empty:
         from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
@@ -75,3 +75,53 @@ def run_stage(stage: str, *args, key: str = "ds"):
         if settings.empty_partition == "skip":
             raise AirflowSkipException(message + " (skipped: empty_partition=skip)") from empty
         raise AirflowFailException(message + " (set trackscope_empty_partition=skip to skip such days)") from empty
+    _annotate_outlets(settings, key, partition, module_name, function, result)
+    return result
+
+
+def _annotate_outlets(settings, key: str, partition: str, module_name: str, function: str, result) -> None:
+    """Put the partition, the stage's counts and the partition's quarantine counts on the asset
+    events of the running task's outlets (shown with each event in the UI's Assets view)."""
+    try:
+        from airflow.sdk import get_current_context
+
+        context = get_current_context()
+        outlets = list(getattr(context.get("task"), "outlets", None) or [])
+        if not outlets:
+            return
+        extra = outlet_extra(settings.lake, key, partition, module_name, function, result)
+        for outlet in outlets:
+            context["outlet_events"][outlet].extra.update(extra)
+    except Exception as error:  # noqa: BLE001 - extras are information: never fail the task for them
+        import logging
+
+        logging.getLogger(__name__).warning("asset event extras not set: %s", error)
+
+
+def outlet_extra(lake, key: str, partition: str, module_name: str, function: str, result) -> dict:
+    """The extra of an asset event: ``{key: partition, "stage", <scalar counts the stage returned>,
+    "quarantined": rows, "quarantine_reasons": {reason: rows}}`` (quarantine of the stage's domain)."""
+    from transforms.common import monitoring
+
+    extra: dict = {key: partition, "stage": function}
+    if isinstance(result, dict):
+        for name, value in list(result.items())[:30]:
+            if isinstance(value, bool) or value is None:
+                extra.setdefault(str(name), value)
+            elif isinstance(value, (int, float)) or hasattr(value, "item"):
+                try:
+                    extra.setdefault(str(name), value.item() if hasattr(value, "item") else value)
+                except (TypeError, ValueError):
+                    continue
+            elif isinstance(value, str):
+                extra.setdefault(str(name), value[:200])
+    domain = module_name.split(".")[1] if module_name.startswith("transforms.") else ""
+    if domain in monitoring.DOMAINS:
+        counts = monitoring.quarantine_counts(lake, monitoring.DOMAINS[domain][1], key, partition)
+        reasons: dict = {}
+        for count in counts:
+            if count.rows:
+                reasons[count.reason[:120]] = reasons.get(count.reason[:120], 0) + count.rows
+        extra["quarantined"] = sum(reasons.values())
+        extra["quarantine_reasons"] = dict(sorted(reasons.items(), key=lambda item: -item[1])[:10])
+    return extra

@@ -10,11 +10,13 @@ from datetime import datetime, timezone
 from airflow.sdk import Asset, Param
 
 from transforms.common.keys import DAY_PATTERN, KEY_PATTERN
+from transforms.common.notify import on_task_failure
 
 # Any historical logical date can run: operators backfill logs from the 1990s on (NASA 1995,
 # AOL 2006, ...). With catchup off, a new deployment still schedules only the latest interval.
 HISTORY_START = datetime(1990, 1, 1, tzinfo=timezone.utc)
-DEFAULT_ARGS = {"owner": "trackscope", "retries": 0}
+# every task's failure is alerted (log, lake, webhook / e-mail as configured: transforms/common/notify.py)
+DEFAULT_ARGS = {"owner": "trackscope", "retries": 0, "on_failure_callback": on_task_failure}
 
 # Every asset, declared once (a DAG file imports the ones it produces or consumes).
 SURVEY_RAW = Asset(name="survey_raw_visits", uri="file:///trackscope/survey/raw_visits")
@@ -48,8 +50,22 @@ def daily_partitions():
     return CronDataIntervalTimetable("@daily", timezone="UTC")
 
 
+def _is_daily(schedule) -> bool:
+    from airflow.sdk import CronDataIntervalTimetable
+
+    return isinstance(schedule, CronDataIntervalTimetable) and getattr(schedule, "expression", "") in ("@daily",
+                                                                                                      "0 0 * * *")
+
+
 def dag_args(dag_id: str, doc_md: str, tags: list[str], schedule, **extra) -> dict:
-    """The keyword arguments every trackscope ``@dag`` shares, plus the DAG's own."""
+    """The keyword arguments every trackscope ``@dag`` shares, plus the DAG's own: failure alerts
+    on every task, and a deadline alert on daily pipelines and retrains (transforms/common/deadlines.py)."""
+    from transforms.common.deadlines import deadline_for
+
     default_args = {**DEFAULT_ARGS, **extra.pop("default_args", {})}
+    if "deadline" not in extra:
+        deadline = deadline_for(dag_id, _is_daily(schedule))
+        if deadline is not None:
+            extra["deadline"] = deadline
     return {"dag_id": dag_id, "doc_md": doc_md, "tags": tags, "schedule": schedule, "start_date": HISTORY_START,
             "catchup": False, "default_args": default_args, **extra}

@@ -22,7 +22,13 @@ SAMPLE_ROWS = 5
 
 
 class CheckpointFailed(RuntimeError):
-    pass
+    """A checkpoint found failing expectations. Besides the readable message it names the
+    checkpoint, the partition and each failing expectation (``failures``: "type {kwargs}"),
+    which the failure notifier (:mod:`transforms.common.notify`) puts in its alert."""
+
+    def __init__(self, message: str, name: str = "", partition: str = "", failures: tuple = ()):
+        super().__init__(message)
+        self.name, self.partition, self.failures = name, partition, tuple(failures)
 
 
 @dataclass
@@ -103,5 +109,7 @@ def run_checkpoint(lake: Lake, name: str, partition: str, frame: pd.DataFrame, e
     outcome = CheckpointResult(name, partition, not failures, summary, report_path)
     (log.info if outcome.success else log.error)("%s\n(report: %s)", summary, report_path)
     if failures and raise_on_failure:
-        raise CheckpointFailed(f"{summary}\n(report: {report_path})")
+        failing = [f"{r.expectation_config.type} "
+                   f"{ {k: v for k, v in r.expectation_config.kwargs.items() if k != 'batch_id'} }" for r in failures]
+        raise CheckpointFailed(f"{summary}\n(report: {report_path})", name, partition, failing)
     return outcome
