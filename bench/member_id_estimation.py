@@ -127,7 +127,7 @@ def start_server(estimator, work: Path, port: int, db_url: str, processes: int, 
     registry = ModelRegistry(Lake(lake_uri), "member_id")
     registry.promote(registry.save(estimator, {}, {}, {"decision_accuracy": 0.0}), "bench")
     engine = db.connect(db_url)
-    key = db.create_key(engine, "bench", rate_per_minute=10**9)
+    key = db.create_key(engine, f"bench-{uuid.uuid4().hex[:8]}", rate_per_minute=10**9)  # one per run (--api-compare)
     engine.dispose()
     env = {**os.environ, "PYTHONPATH": str(REPO), "TRACKSCOPE_LAKE_URI": lake_uri, "TRACKSCOPE_MID_API_DB_URL": db_url,
            "TRACKSCOPE_MID_CITY_MMDB": str(work / "City.mmdb"), "TRACKSCOPE_MID_ISP_MMDB": str(work / "ISP.mmdb"),
@@ -184,7 +184,7 @@ def api_throughput(estimator, work: Path, queries, args):
         pg_database(True, pg_name)
         db_url = f"postgresql+psycopg2://postgres@127.0.0.1:5432/{pg_name}"
     else:
-        db_url = f"sqlite:///{work / 'api.sqlite'}"
+        db_url = f"sqlite:///{work / f'api-{args.api_processes}.sqlite'}"  # a fresh store per measured run
     server, key = start_server(estimator, work, port, db_url, args.api_processes, args.api_workers)
     try:
         started = time.monotonic()

@@ -44,10 +44,11 @@ def run_schemathesis(base_url: str, headers: dict, max_examples: int = 25, seed:
                "--workers", "1", "--request-timeout", "40", "--no-color"]
     for name, value in headers.items():
         command += ["-H", f"{name}: {value}"]
-    repaired = Path(tempfile.mkdtemp()) / "repaired.log"
+    scratch = Path(tempfile.mkdtemp(prefix="schemathesis-"))  # its cache and reports stay out of the repo
+    repaired = scratch / "repaired.log"
     env = {**os.environ, "SCHEMATHESIS_HOOKS": HOOKS, "ST_REPAIRED_LOG": str(repaired),
            "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
-    done = subprocess.run(command, capture_output=True, text=True, timeout=timeout_s, env=env, cwd=REPO)
+    done = subprocess.run(command, capture_output=True, text=True, timeout=timeout_s, env=env, cwd=scratch)
     output = done.stdout + done.stderr
     print(output[-1500:])
     print(f"positive cases repaired by before_call: {len(repaired.read_text().splitlines()) if repaired.exists() else 0}")

@@ -147,8 +147,23 @@ class WorkerPool:
             thread.join(timeout=10)
         self.threads = []
 
+    def _prepare(self) -> None:
+        """Load the model and open the GeoIP files before claiming anything: done inside a claim,
+        a slow first load (seconds on a busy machine) could outlast the lease, and every lease
+        that runs out costs the claimed requests an attempt."""
+        from transforms.member_id.geo import GeoLookup
+
+        try:
+            self.models.current()
+            with self.lock:
+                if self.geo is None:
+                    self.geo = GeoLookup(*self.geo_paths)
+        except Exception as exc:  # noqa: BLE001 - process() fails per request and says why
+            log.error("worker could not load the model or GeoIP files (%s)", type(exc).__name__)
+
     def _loop(self) -> None:
         worker = f"{uuid.uuid4().hex[:12]}"
+        self._prepare()
         while not self.stop_event.is_set():
             try:
                 self._maybe_purge()
