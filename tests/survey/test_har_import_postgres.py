@@ -52,7 +52,8 @@ def test_har_files_import_and_analyse_on_postgres_metadata(postgres_airflow, tmp
     assert analysed.state == "success", analysed.output[-3000:]
     lake = Lake(postgres_airflow["TRACKSCOPE_LAKE_URI"])
     visits = lake.read_partition(schemas.SITE_VISITS, "har-2024-05")
-    assert sorted(visits["domain"]) == ["example.com", "shop.co.jp"] and set(visits["source"]) == {"har"}
+    # keyed by the full page host (issue 13), not the registrable domain
+    assert sorted(visits["domain"]) == ["news.example.com", "shop.co.jp"] and set(visits["source"]) == {"har"}
     detections = lake.read_partition(schemas.DETECTIONS, "har-2024-05")
     found = {(r.domain, r.service_id) for r in detections.itertuples() if r.detected}
-    assert found == {("shop.co.jp", "clarity"), ("example.com", "hotjar")}
+    assert found == {("shop.co.jp", "clarity"), ("news.example.com", "hotjar")}

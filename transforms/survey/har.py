@@ -62,7 +62,20 @@ def _is_document(entry: dict) -> bool:
 
 
 def _first_document(entries: list[dict]) -> dict:
-    return next((e for e in entries if _is_document(e)), entries[0])
+    """The page's first document, walked back through redirects to it: exporters without
+    ``_resourceType`` (Playwright, Firefox, BrowserMob) give a redirect response no HTML type."""
+    start = next((e for e in entries if _is_document(e)), entries[0])
+    redirected_from: dict[str, dict] = {}
+    for entry in entries:
+        target = _response(entry).get("redirectURL")
+        if isinstance(target, str) and target:
+            from urllib.parse import urljoin
+            redirected_from.setdefault(urljoin(_url(entry), target), entry)
+    seen = {id(start)}
+    while (earlier := redirected_from.get(_url(start))) is not None and id(earlier) not in seen:
+        seen.add(id(earlier))
+        start = earlier
+    return start
 
 
 def _redirect_chain(entries: list[dict], start: dict) -> list[str]:

@@ -10,6 +10,7 @@ registrable domain) with Microsoft Clarity. Chrome DevTools, Firefox and Browser
 written by hand after their published formats (see README.md).
 """
 import json
+import shutil
 import subprocess
 import sys
 import threading
@@ -67,9 +68,12 @@ def main(node_modules: str, playwright_path: str | None = None) -> None:
     threading.Thread(target=server.serve_forever, daemon=True).start()
     port = server.server_address[1]
     try:
-        subprocess.run(["node", str(HERE / "record_puppeteer_har.mjs"), str(port), str(HERE / "puppeteer-har.har"), *URLS],
-                       check=True, timeout=120, env={"NODE_PATH": node_modules, "PATH": "/usr/bin:/bin"},
-                       cwd=str(Path(node_modules).parent))
+        # ES modules resolve packages next to the script: run a copy beside node_modules
+        script = Path(node_modules).parent / "record_puppeteer_har.mjs"
+        shutil.copy(HERE / "record_puppeteer_har.mjs", script)
+        # Blacklight records one site per HAR: the shop (its redirect chain shares one request id)
+        subprocess.run(["node", str(script), str(port), str(HERE / "puppeteer-har.har"), URLS[0]],
+                       check=True, timeout=120, env={"PATH": "/usr/bin:/bin"}, cwd=str(script.parent))
         if playwright_path:
             sys.path.insert(0, playwright_path)
             from playwright.sync_api import sync_playwright
@@ -78,8 +82,8 @@ def main(node_modules: str, playwright_path: str | None = None) -> None:
                 browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=[
                     "--no-sandbox", "--disable-quic", f"--host-resolver-rules=MAP * 127.0.0.1:{port}"])
                 context = browser.new_context(record_har_path=str(HERE / "playwright.har"), record_har_content="embed")
-                page = context.new_page()
-                for url in URLS:
+                for url in URLS:  # one tab per site: one HAR page each
+                    page = context.new_page()
                     page.goto(url, wait_until="load")
                     page.wait_for_timeout(1000)
                 context.close()

@@ -1,5 +1,6 @@
 // Records a HAR with @themarkup/puppeteer-har (chrome-har), as Blacklight writes them.
-// usage: NODE_PATH=<dir with node_modules> node record_puppeteer_har.mjs <port> <out.har> <url>...
+// usage (from a directory whose node_modules holds puppeteer-core and @themarkup/puppeteer-har):
+//   node record_puppeteer_har.mjs <port> <out.har> <url>...
 import puppeteer from "puppeteer-core";
 import { captureNetwork } from "@themarkup/puppeteer-har";
 
