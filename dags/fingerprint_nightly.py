@@ -14,12 +14,16 @@ For the run's date `ds`, on three disjoint windows of `fp_visits` ending at `ds`
    methods are kept as a signed `fp_methods_fit` artifact.
    **score_shard** (mapped, `fp_eval_shards` tasks, parallel on a distributed executor): scores
    its share of the test window's visit pairs with every method (Fybrid, OpenAM 11/12, Eckersley,
-   YIKS, ssdeep, hybrid) per time-gap bucket. **evaluate**: merges the shards (the same figures as
-   one process) into `fp_evaluation` and registers the linker as a candidate `fp_linker` model.
+   YIKS, ssdeep, ssdeep_info, hybrid) per time-gap bucket. **evaluate**: merges the shards (the
+   same figures as one process) into `fp_evaluation`, links the test window's latest
+   `fp_gate_link_visits` visits in time order (accuracy, false merges, abstentions) and registers
+   the linker as a candidate `fp_linker` model.
 2. **check_calibration**: thresholds inside each score range and stable against the previous
    calibration (`fp_max_threshold_shift`), rates within [0, 1].
 3. **promotion_gate**: the candidate becomes the linker used by `fingerprint_daily` only if its
-   test FP+FN rate is not worse than the current one (`fp_gate_tolerance`).
+   test FP+FN rate is not worse than the current one (`fp_gate_tolerance`) and it meets the
+   absolute floors (link accuracy ≥ `fp_gate_min_link_accuracy`, false-merge rate ≤
+   `fp_gate_max_false_merge`); otherwise the current linker stays and the report says why.
 4. **build_report**: `reports/fingerprint/ds=<ds>/report.md` (Table 5 layout), CSVs and the
    TP-rate-by-gap plot in the lake.
 """

@@ -70,14 +70,18 @@ def test_hybrid_beats_ssdeep_on_a_later_test_window():
     assert overall.loc["fybrid", "tn_rate"] > 0.999
     table = ev.table5(result)
     assert table.count("| TP |") == len(methods) and "pairs different-UID" in table
-    # one-to-many linking needs a stricter threshold than pairwise verification; calibrated on
-    # the calibration window, it links the later test window better than the pairwise one does
+    # one-to-many linking needs a stricter threshold than pairwise verification: calibrated on the
+    # calibration window as the most accurate one whose false-merge rate stays within 1 %, it
+    # merges fewer visits of the later test window into another UID than the pairwise one does
     linked = ev.count_pairs(test, methods, linking=ev.LINKABLE)
     for m in (m for m in methods if m.name in ev.LINKABLE):
         row = calibrated.set_index("method").loc[m.name]
         assert row["link_threshold"] == m.linking_threshold >= m.threshold and 0 < row["link_accuracy"] <= 1
-        at = linked[m.name].linking.accuracy(np.array([m.threshold, m.linking_threshold]))
-        assert at[1] > at[0] if m.name == "hybrid" else at[1] >= at[0], (m.name, at)  # measured: 0.70 → 0.82
+        assert row["link_false_merge"] <= 0.01 or row["link_threshold"] == m.score_grid.max()
+        at = np.array([m.threshold, m.linking_threshold])
+        merges = linked[m.name].linking.false_merges(at)
+        assert merges[1] <= merges[0] and merges[1] < 0.05, (m.name, merges)
+        assert linked[m.name].linking.accuracy(at)[1] > 0.3  # measured (ssdeep): 0.55
     per_bucket = result[result["bucket"] != "all"].groupby("method")["n_same"].sum()
     assert (per_bucket.sort_index() == overall["n_same"].sort_index()).all()
     assert overall["n_same"].iloc[0] + overall["n_diff"].iloc[0] == test.n * (test.n - 1) // 2

@@ -106,3 +106,19 @@ def test_hybrid_forbids_version_going_down(history, sample):
     assert hybrid.same_device(visit, downgraded).score == 0.0
     upgraded = dict(later, http_user_agent=visit["http_user_agent"].replace(f"Chrome/{version}", f"Chrome/{int(version) + 3}"))
     assert hybrid.same_device(visit, upgraded).score > 0
+
+
+def test_informative_string_skips_missing_and_weighs_by_entropy():
+    import numpy as np
+
+    from transforms.fingerprint.informative import EntropyWeights, informative_string
+
+    n = 64
+    codes = {"screen": np.zeros(n, np.int64), "fonts": np.arange(n), "timezone": np.full(n, -1)}
+    codes["screen"][::2] = 1  # 1 bit
+    weights = EntropyWeights.from_codes(codes)
+    assert weights.bits["fonts"] == 6.0 and weights.bits["screen"] == 1.0 and weights.bits["timezone"] == 0.0
+    text = informative_string({"screen": "1x1", "fonts": "A,B", "timezone": None, "sse2": "true"}, weights)
+    assert text.split("\n") == ["fonts=A,B"] * 3 + ["screen=1x1"]  # 6 bits: 3 copies; sse2 (0 bits) and missing left out
+    assert informative_string({"timezone": None}, weights) == ""
+    assert EntropyWeights.from_codes({"screen": np.zeros(3, np.int64)}).copies("screen") == 1  # too few rows: uniform

@@ -28,6 +28,7 @@ from transforms.fingerprint import attributes as attrs
 MIN_BITS = 0.5
 BITS_PER_COPY = 3.0
 MAX_COPIES = 4
+MIN_ROWS = 20  # fewer stored rows estimate no entropy: every present attribute then counts once
 
 
 @dataclass
@@ -49,6 +50,9 @@ class EntropyWeights:
             coverage[name] = len(present) / n if n else 0.0
             if len(present) == 0:
                 bits[name] = 0.0
+                continue
+            if n < MIN_ROWS:
+                bits[name] = 1.0
                 continue
             counts = np.bincount(present).astype(float)
             p = counts[counts > 0] / len(present)

@@ -340,8 +340,9 @@ def build_report(settings: FingerprintSettings, ds: str) -> str:
                 "## Promotion gate", "", gate_text, "", f"Linker in use: {current or 'ssdeep fallback (nothing promoted)'}.", "",
                 "## Linking, last 30 days", "", links.groupby("decision").size().rename("visits").to_frame().to_markdown(), "",
                 "Anonymity sets (stored devices sharing the visit's fingerprint exactly):", "",
-                links["anonymity_set"].clip(upper=5).map(lambda v: "≥5" if v >= 5 else str(int(v))).value_counts()
-                .rename("visits").to_frame().to_markdown() if "anonymity_set" in links and len(links) else "(none)", "",
+                links["anonymity_set"].dropna().clip(upper=5).map(lambda v: "≥5" if v >= 5 else str(int(v))).value_counts()
+                .rename("visits").to_frame().to_markdown() if "anonymity_set" in links and links["anonymity_set"].notna().any()
+                else "(none recorded)", "",
                 "## Attribute coverage, last 30 ingested days", "", coverage.to_markdown(), "",
                 "![TP rate against the time gap](tp_rate_by_gap.png)", ""]
         Path(f"{tmp}/report.md").write_text("\n".join(text), encoding="utf-8")
