@@ -188,3 +188,14 @@ def test_decision_model_is_cross_fitted_and_needs_both_classes():
     only_known = scored[scored["known"]]
     assert evaluation.fit_decision_model(only_known) == (None, None)
     assert evaluation.calibrate(only_known, 0.8)["decision"] == "max likelihood"
+
+
+def test_a_model_saved_with_older_features_answers_a_clear_error(trained):
+    settings = trained[0]
+    estimator = ModelRegistry(settings.lake, stages.MODEL_NAME).load()
+    day = settings.lake.read_partition(stages.ENRICHED, DAY_NAMES[-1]).head(3)
+    estimator.feature_version = 1
+    try:
+        assert all(r.status == "error" and "retrain" in r.reason for r in estimator.estimate(day))
+    finally:
+        estimator.feature_version = 2

@@ -48,6 +48,8 @@ def top3_vote(members: np.ndarray, likelihoods: np.ndarray) -> tuple[str, float]
     return best_member, best_like
 
 
+FEATURE_VERSION = 2  # 2: optional fields with fallbacks (issue 15); models saved before cannot encode queries
+
 DECISION_FEATURES = ["max_likelihood", "second_member_likelihood", "margin", "winner_top3_votes",
                      "winner_top10_share", "top3_mean_likelihood", "log_candidates", "log_A_count", "log_B_count",
                      "log_C_count", "log_prefix_count", "log_address_count"]
@@ -122,6 +124,7 @@ class Estimator:
         started = time.perf_counter()
         self.model, self.threshold, self.calibrator = model, threshold, calibrator
         self.decision_model = decision_model
+        self.feature_version = FEATURE_VERSION
         self.store_members = store["member_id"].to_numpy(dtype=object)
         self.stats = GroupStats().fit(store)
         self.table = feature_table(store, self.stats)
@@ -190,6 +193,9 @@ class Estimator:
         else:
             unusable, evidence, columns = queries["unusable"], queries["evidence"], queries
         unusable = np.asarray(unusable, dtype=object)
+        if getattr(self, "feature_version", 1) != FEATURE_VERSION:  # pickled by an older release
+            return [Estimate("error", "", 0.0, reason="model saved before the current features: retrain")
+                    for _ in unusable]
         ok = np.flatnonzero(unusable == "")
         results: list = [Estimate("error", "", 0.0, reason=str(u), evidence=str(e)) if u else None
                          for u, e in zip(unusable, evidence)]
