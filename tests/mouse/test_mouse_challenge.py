@@ -8,11 +8,9 @@ import pandas as pd
 import pytest
 
 from tests.airflow_run import airflow_env, run_dag
-from transforms.common import settings as settings_module
 from transforms.common.lake import Lake
 from transforms.common.models import ModelRegistry
 from transforms.mouse import challenge, synth
-from transforms.mouse.settings import MouseSettings
 
 USERS = 4
 ENV = {"TRACKSCOPE_MOUSE_TREES": "40", "TRACKSCOPE_MOUSE_WINDOW_SIZES": "1,5,10,20",
