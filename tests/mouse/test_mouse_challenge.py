@@ -8,11 +8,9 @@ import pandas as pd
 import pytest
 
 from tests.airflow_run import airflow_env, run_dag
-from transforms.common import settings as settings_module
 from transforms.common.lake import Lake
 from transforms.common.models import ModelRegistry
 from transforms.mouse import challenge, synth
-from transforms.mouse.settings import MouseSettings
 
 USERS = 4
 ENV = {"TRACKSCOPE_MOUSE_TREES": "40", "TRACKSCOPE_MOUSE_WINDOW_SIZES": "1,5,10,20",
@@ -130,5 +128,5 @@ def test_dag_conf_runs_the_directory(balabit_dir, airflow_home, tmp_path):
     assert evaluation["gate"]["promoted"]
     assert "| k=1 AUC | EER |" in Lake(lake_uri).read_bytes("reports/mouse/balabit/dagrun/report.md").decode()
     bad = run_dag(env, "mouse_balabit", {"balabit_dir": str(tmp_path / "nowhere"), "run_id": "bad"})
-    assert bad.state == "failed" and bad.states_of("enrol_and_verify") != {"success"}
-    assert json.dumps(bad.states)  # states readable for the failure message
+    assert bad.state == "failed", json.dumps(bad.task_states)
+    assert bad.states_of("check_directory") == {"failed"} and bad.states_of("enrol_and_verify") != {"success"}

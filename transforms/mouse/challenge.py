@@ -28,7 +28,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import roc_auc_score
 from threadpoolctl import threadpool_limits
 
 from transforms.common.models import GateRule, ModelRegistry
