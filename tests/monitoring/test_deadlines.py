@@ -14,6 +14,7 @@ def test_daily_pipelines_and_retrains_get_deadlines(monkeypatch):
     from airflow.dag_processing.dagbag import DagBag
 
     monkeypatch.setenv("TRACKSCOPE_DEADLINE_DAILY_MIN", "90")
+    monkeypatch.setenv("TRACKSCOPE_DEADLINE_RETRAIN_MIN", "480")
     bag = DagBag(dag_folder=str(Path(__file__).resolve().parents[2] / "dags"))
     assert not bag.import_errors
 
@@ -25,14 +26,18 @@ def test_daily_pipelines_and_retrains_get_deadlines(monkeypatch):
     for daily in ("fingerprint_daily", "search_auth_daily", "member_id_ingest", "mouse_features"):
         assert got[daily] == [("daily", 90.0)], (daily, got[daily])
     for retrain in ("fingerprint_nightly", "search_auth_retrain", "member_id_retrain", "mouse_training"):
-        assert got[retrain] == [("retrain", deadlines.DEFAULT_MINUTES["retrain"])], (retrain, got[retrain])
+        assert got[retrain] == [("retrain", 480.0)], (retrain, got[retrain])
     assert got["survey_analysis"] == [] and got["fingerprint_import"] == []
 
 
 def test_a_limit_of_zero_switches_it_off(monkeypatch):
+    monkeypatch.delenv("TRACKSCOPE_DEADLINE_DAILY_MIN", raising=False)
+    assert deadlines.deadline_for("search_auth_daily", True) is None  # off unless configured
     monkeypatch.setenv("TRACKSCOPE_DEADLINE_RETRAIN_MIN", "0")
     assert deadlines.deadline_for("search_auth_retrain", False) is None
-    monkeypatch.setenv("TRACKSCOPE_DEADLINE_RETRAIN_MIN", "soon")  # unreadable: the default, logged
+    monkeypatch.setenv("TRACKSCOPE_DEADLINE_RETRAIN_MIN", "soon")  # unreadable: the default (off), logged
+    assert deadlines.deadline_for("search_auth_retrain", False) is None
+    monkeypatch.setenv("TRACKSCOPE_DEADLINE_RETRAIN_MIN", "480")
     assert deadlines.deadline_for("search_auth_retrain", False).interval.total_seconds() == 480 * 60
 
 
