@@ -1,4 +1,5 @@
 """Deadline alerts: which DAGs get one, what the alert says, and a real scheduler firing it."""
+import json
 import subprocess
 import time
 from pathlib import Path
@@ -13,6 +14,7 @@ def test_daily_pipelines_and_retrains_get_deadlines(monkeypatch):
     from airflow.dag_processing.dagbag import DagBag
 
     monkeypatch.setenv("TRACKSCOPE_DEADLINE_DAILY_MIN", "90")
+    monkeypatch.setenv("TRACKSCOPE_DEADLINE_RETRAIN_MIN", "480")
     bag = DagBag(dag_folder=str(Path(__file__).resolve().parents[2] / "dags"))
     assert not bag.import_errors
 
@@ -24,14 +26,18 @@ def test_daily_pipelines_and_retrains_get_deadlines(monkeypatch):
     for daily in ("fingerprint_daily", "search_auth_daily", "member_id_ingest", "mouse_features"):
         assert got[daily] == [("daily", 90.0)], (daily, got[daily])
     for retrain in ("fingerprint_nightly", "search_auth_retrain", "member_id_retrain", "mouse_training"):
-        assert got[retrain] == [("retrain", deadlines.DEFAULT_MINUTES["retrain"])], (retrain, got[retrain])
+        assert got[retrain] == [("retrain", 480.0)], (retrain, got[retrain])
     assert got["survey_analysis"] == [] and got["fingerprint_import"] == []
 
 
 def test_a_limit_of_zero_switches_it_off(monkeypatch):
+    monkeypatch.delenv("TRACKSCOPE_DEADLINE_DAILY_MIN", raising=False)
+    assert deadlines.deadline_for("search_auth_daily", True) is None  # off unless configured
     monkeypatch.setenv("TRACKSCOPE_DEADLINE_RETRAIN_MIN", "0")
     assert deadlines.deadline_for("search_auth_retrain", False) is None
-    monkeypatch.setenv("TRACKSCOPE_DEADLINE_RETRAIN_MIN", "soon")  # unreadable: the default, logged
+    monkeypatch.setenv("TRACKSCOPE_DEADLINE_RETRAIN_MIN", "soon")  # unreadable: the default (off), logged
+    assert deadlines.deadline_for("search_auth_retrain", False) is None
+    monkeypatch.setenv("TRACKSCOPE_DEADLINE_RETRAIN_MIN", "480")
     assert deadlines.deadline_for("search_auth_retrain", False).interval.total_seconds() == 480 * 60
 
 
@@ -54,8 +60,10 @@ def test_missed_deadline_alert_names_run_and_partition(lake_uri, monkeypatch):
 @pytest.mark.slow
 def test_scheduler_fires_the_deadline_and_the_failure_alert(tmp_path):
     """A real deployment (scheduler, DAG processor, API server, LocalExecutor on PostgreSQL): a
-    fingerprint_daily run with a 3-second deadline and no input: the scheduler's deadline callback
-    and the failed task's callback both reach the webhook."""
+    fingerprint_daily run with a 3-second deadline on a day whose visits lack attributes (its
+    check_ingest checkpoint fails): the scheduler's deadline callback and the failed task's
+    callback both reach the webhook. (A day without any input file is not a failure for this
+    pipeline: it publishes an empty partition.)"""
     import sqlalchemy as sa
 
     from tests.airflow_run import airflow_env, postgres_metadata_db, running_airflow
@@ -69,12 +77,12 @@ def test_scheduler_fires_the_deadline_and_the_failure_alert(tmp_path):
         with webhook_receiver() as hook:
             env = airflow_env(tmp_path / "airflow", AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=url,
                               TRACKSCOPE_LAKE_URI=(tmp_path / "lake").as_uri(), TRACKSCOPE_HOME=str(tmp_path),
-                              TRACKSCOPE_FP_INPUT_DIR=str(tmp_path / "empty"), TRACKSCOPE_ALERT_WEBHOOK_URL=hook.url,
+                              TRACKSCOPE_FP_INPUT_DIR=str(tmp_path / "input"), TRACKSCOPE_ALERT_WEBHOOK_URL=hook.url,
                               TRACKSCOPE_DEADLINE_DAILY_MIN="0.05")
-            (tmp_path / "empty").mkdir()
+            day = _sparse_day(tmp_path / "input")
             with running_airflow(env, dag_ids=["fingerprint_daily"]) as airflow:
                 triggered = subprocess.run(["airflow", "dags", "trigger", "fingerprint_daily", "-c",
-                                            '{"ds": "2015-05-24"}'], env=airflow.env, capture_output=True, text=True,
+                                            json.dumps({"ds": day})], env=airflow.env, capture_output=True, text=True,
                                            timeout=120)
                 assert triggered.returncode == 0, triggered.stderr[-2000:]
                 deadline = time.monotonic() + 150
@@ -86,7 +94,20 @@ def test_scheduler_fires_the_deadline_and_the_failure_alert(tmp_path):
         missed = next(m for m in hook.messages if m["kind"] == "deadline_missed")
         failed = next(m for m in hook.messages if m["kind"] == "task_failed")
         assert missed["dag_id"] == failed["dag_id"] == "fingerprint_daily"
-        assert missed["run_id"] == failed["run_id"] and missed["partition"] == failed["partition"] == "2015-05-24"
-        assert failed["task_id"] == "ingest_visits" and "nothing to do" in failed["error"]
+        assert missed["run_id"] == failed["run_id"] and missed["partition"] == failed["partition"] == day
+        assert failed["task_id"] == "check_ingest" and failed["checkpoint"] == "fingerprint_after_ingest"
+        assert "missed its deadline" in missed["text"] and "0.05 minutes" in missed["error"]
     finally:
         database.__exit__(None, None, None)
+
+
+def _sparse_day(folder: Path) -> str:
+    from datetime import date
+
+    from transforms.fingerprint.generator import GeneratorConfig, HistoryGenerator, write_daily_files
+
+    visits = HistoryGenerator(GeneratorConfig(seed=5, devices=120, days=60, start=date(2015, 5, 1))).visits()
+    day = visits[len(visits) // 2]["ts"][:10]
+    write_daily_files([{"uid": v["uid"], "ts": v["ts"], "http_user_agent": v.get("http_user_agent")}
+                       for v in visits if v["ts"].startswith(day)], folder)
+    return day
