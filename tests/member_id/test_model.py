@@ -78,7 +78,7 @@ def test_gate_compares_on_the_same_days_and_refuses_a_worse_model(trained):
     stages.train_models(settings, ds)
     try:
         worse = PairModel("gbm", CannotTellMembersApart(), good.feature_names)
-        settings.lake.write_bytes(f"member_id/runs/ds={ds}/pair_models.pkl", _pickled({"gbm": worse, "mlp": worse}))
+        _use_pair_models(settings, ds, {"gbm": worse, "mlp": worse})
         stages.evaluate_models(settings, ds)
         refused = stages.promotion_gate(settings, ds)
         candidate_value = registry.meta(refused["version"])["metrics"]["decision_accuracy"]
@@ -88,13 +88,20 @@ def test_gate_compares_on_the_same_days_and_refuses_a_worse_model(trained):
         assert report["current_model_same_days"]["version"] == understated
 
         # the promoted model's own classifier as the candidate ties with it on the same days
-        settings.lake.write_bytes(f"member_id/runs/ds={ds}/pair_models.pkl", _pickled({"gbm": good, "mlp": good}))
+        _use_pair_models(settings, ds, {"gbm": good, "mlp": good})
         stages.evaluate_models(settings, ds)
         same = stages.promotion_gate(settings, ds)
         assert same["promoted"] and same["current_value_same_days"] == pytest.approx(
             registry.meta(same["version"])["metrics"]["decision_accuracy"])
     finally:
         registry.promote(original, "test restores the previous model")
+
+
+def _use_pair_models(settings, ds: str, models: dict) -> None:
+    """Make run ``ds`` evaluate ``models`` (as train_models hands them on: a signed artifact)."""
+    info = settings.lake.read_json(f"member_id/runs/ds={ds}/train.json")
+    info["pair_models"] = ModelRegistry(settings.lake, stages.PAIR_MODELS).save(models, {}, {"train": "test"}, {})
+    settings.lake.write_json(f"member_id/runs/ds={ds}/train.json", info)
 
 
 def _pickled(obj) -> bytes:

@@ -26,6 +26,7 @@ from transforms.member_id.settings import MemberIdSettings
 
 log = logging.getLogger(__name__)
 MODEL_NAME = "member_id"
+PAIR_MODELS = "member_id_pair_models"  # a run's trained classifiers, between training and evaluation
 SETTINGS = MemberIdSettings  # what the DAGs load for these stages
 
 
@@ -102,9 +103,6 @@ def _run_dir(ds: str) -> str:
 
 
 def train_models(settings, ds: str) -> dict:
-    import io
-    import joblib
-
     train_days = window(shift(ds, -2), settings.mid_train_days)
     store = usable_store(_enriched(settings, train_days))
     if store["member_id"].nunique() < 2:
@@ -119,11 +117,14 @@ def train_models(settings, ds: str) -> dict:
         "mlp": training.train_mlp(sampler, *args, tuple(int(x) for x in settings.mid_mlp_hidden.split(",")),
                                   settings.mid_mlp_epochs, names),
     }
-    buffer = io.BytesIO()
-    joblib.dump(models, buffer)
-    settings.lake.write_bytes(f"{_run_dir(ds)}/pair_models.pkl", buffer.getvalue())
+    # the trained pair models reach evaluate_models as a signed registry artifact, never a bare pickle
+    registry = ModelRegistry(settings.lake, PAIR_MODELS)
+    version = registry.save(models, {"pairs": settings.mid_train_pairs, "seed": settings.mid_seed},
+                            {"train": [train_days[0], train_days[-1]]}, {})
+    registry.prune(keep_last=3)
     info = {"window": [train_days[0], train_days[-1]], "store_accesses": len(store),
-            "store_members": int(store["member_id"].nunique()), "pairs": settings.mid_train_pairs}
+            "store_members": int(store["member_id"].nunique()), "pairs": settings.mid_train_pairs,
+            "pair_models": version}
     settings.lake.write_json(f"{_run_dir(ds)}/train.json", info)
     return info
 
@@ -163,11 +164,8 @@ def _measure(model, store, calibration, test, settings) -> dict:
 def evaluate_models(settings, ds: str) -> dict:
     """Calibrate on D-1, measure on D, for both models and for the currently promoted one (the
     gate compares on these same days); save the served model as a candidate version."""
-    import io
-    import joblib
-
-    models = joblib.load(io.BytesIO(settings.lake.read_bytes(f"{_run_dir(ds)}/pair_models.pkl")))
     info = settings.lake.read_json(f"{_run_dir(ds)}/train.json")
+    models = ModelRegistry(settings.lake, PAIR_MODELS).load(info["pair_models"])
     store, calibration_day, calibration, test = _held_out(settings, ds)
     results, calibrators = {}, {}
     for kind, model in models.items():
