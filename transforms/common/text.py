@@ -14,6 +14,18 @@ def safe_text(value: str) -> str:
     return _UNSAFE.sub("\ufffd", value) if _UNSAFE.search(value) else value
 
 
+def safe_json(value):
+    """A parsed JSON document with :func:`safe_text` applied to every string (keys too): JSON
+    escapes can carry lone surrogates and NUL that no writer accepts."""
+    if isinstance(value, str):
+        return safe_text(value)
+    if isinstance(value, list):
+        return [safe_json(v) for v in value]
+    if isinstance(value, dict):
+        return {safe_text(k): safe_json(v) for k, v in value.items()}
+    return value
+
+
 def decode_bytes(raw: bytes) -> tuple[str, bool]:
     """(text, was_clean): UTF-8 decoded with invalid bytes replaced, and whether none was."""
     try:

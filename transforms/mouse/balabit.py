@@ -39,12 +39,25 @@ def _number(text):
         return float("nan")
 
 
-def read_labels(root: Path) -> dict[str, int]:
+def read_labels(root: Path, quarantine: Quarantine | None = None) -> dict[str, int]:
+    """``public_labels.csv`` as {session file name: is_illegal}; a row whose label is not 0/1 or
+    whose name is not UTF-8 is quarantined (or logged, without a quarantine), never fatal."""
     path = root / "public_labels.csv"
     if not path.exists():
         return {}
-    with path.open(newline="") as handle:
-        return {Path(r["filename"]).name: int(r["is_illegal"]) for r in csv.DictReader(handle)}
+    labels = {}
+    with path.open(newline="", encoding="utf-8", errors="surrogateescape") as handle:
+        for number, row in enumerate(csv.DictReader(handle), 2):
+            name, label = (row.get("filename") or "").strip(), (row.get("is_illegal") or "").strip()
+            reason = ("filename is not UTF-8" if any("\udc80" <= c <= "\udcff" for c in name)
+                      else "label is not 0 or 1" if label not in ("0", "1") or not name else None)
+            if reason is None:
+                labels[Path(name).name] = int(label)
+            elif quarantine is not None:
+                quarantine.add(row, reason, f"public_labels.csv:{number}")
+            else:
+                log.warning("public_labels.csv:%d: %s; row skipped", number, reason)
+    return labels
 
 
 def read_tasks(root: Path) -> dict[str, str]:
@@ -87,7 +100,7 @@ def read_session_rowwise(path: Path, user: str, is_illegal: int, quarantine: Qua
 def load_rowwise(root: Path, quarantine: Quarantine) -> pd.DataFrame:
     """The reference loader (one dict per row; see :func:`read_session_rowwise`)."""
     root = Path(root)
-    labels, tasks = read_labels(root), read_tasks(root)
+    labels, tasks = read_labels(root, quarantine), read_tasks(root)
     rows: list[dict] = []
     sessions = unlabelled = 0
     for part in ("training_files", "test_files"):
@@ -269,7 +282,7 @@ def load(root: Path, quarantine: Quarantine, parts: tuple[str, ...] = ("training
     ``parts``: which of ``training_files`` / ``test_files`` to read."""
     root = Path(root)
     tasks = read_tasks(root)
-    found, unlabelled = sessions(root)
+    found, unlabelled = sessions(root, read_labels(root, quarantine))
     arrays = []
     for part, path, user, label in found:
         if part in parts:

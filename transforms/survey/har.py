@@ -25,6 +25,7 @@ from pathlib import Path
 
 from transforms.common.lake import Lake
 from transforms.common.quarantine import Quarantine
+from transforms.common.text import safe_json
 from transforms.survey import raw, schemas
 from transforms.survey.domains import host_of
 from transforms.survey.tranco import group_of
@@ -175,7 +176,7 @@ def import_files(lake: Lake, crawl_id: str, paths: list[str]) -> dict:
     docs = []
     for path in paths:
         try:
-            har = json.loads(Path(path).read_text(encoding="utf-8-sig"))
+            har = safe_json(json.loads(Path(path).read_text(encoding="utf-8-sig")))
         except (OSError, ValueError) as exc:
             quarantine.add({"path": str(path)}, f"unreadable HAR: {exc}", str(path))
             continue
