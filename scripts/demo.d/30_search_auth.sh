@@ -15,14 +15,16 @@ python -m transforms.search_auth.generator "$TRACKSCOPE_SA_INPUT_DIR/aol-synthet
 # written by the same stage functions directly (what those runs would write), the rest by Airflow.
 python - <<'PY'
 from transforms.common import settings as s
-from transforms.search_auth import stages
-from transforms.search_auth.panel import day_range
+from transforms.common.days import day_range
+from transforms.search_auth import schemas, stages
 from transforms.search_auth.settings import SearchAuthSettings
 cfg = s.load(SearchAuthSettings)
 for ds in day_range("2026-01-01", "2026-04-01"):
     if ds >= "2026-03-04" and ds <= "2026-03-05":
         continue  # these go through Airflow below
-    stages.ingest_queries(cfg, ds); stages.build_daily_features(cfg, ds)
+    # stage and publish as the DAG does; only the Airflow runs below go through the GX checkpoints
+    stages.ingest_queries(cfg, ds); cfg.lake.publish_staged(schemas.QUERIES, ds)
+    stages.build_daily_features(cfg, ds); cfg.lake.publish_staged(schemas.DAILY_FEATURES, ds)
 print("daily features written for 2026-01-01..2026-04-01 (except 03-04, 03-05)")
 PY
 airflow dags test search_auth_daily 2026-03-04 >/dev/null
