@@ -78,13 +78,17 @@ def check_enriched(settings, ds: str) -> None:
     from transforms.common.validation import run_checkpoint
 
     frame = settings.lake.read_partition(ENRICHED, ds, staged=True)
+    # bots are not estimated by design and real logs can be mostly bots: only the others must
+    # mostly carry usable evidence
+    is_bot = frame["is_bot"].fillna(False).astype(bool)
+    frame = frame.assign(unusable_not_bot=frame["unusable"].where(~is_bot, ""))
     run_checkpoint(settings.lake, "member_id_enriched", ds, frame, [
         gx.expectations.ExpectColumnValuesToBeInSet(column="ip_version", value_set=[4.0, 6.0]),
         gx.expectations.ExpectColumnValuesToBeBetween(column="hour", min_value=0, max_value=23),
         gx.expectations.ExpectColumnValuesToBeBetween(column="latitude", min_value=-90, max_value=90),
         # most accesses must carry usable evidence, or the GeoIP files / UA parser are wrong
         # (missing city/ISP/versions are normal: they fall back to coarser evidence)
-        gx.expectations.ExpectColumnValuesToBeInSet(column="unusable", value_set=[""], mostly=0.5),
+        gx.expectations.ExpectColumnValuesToBeInSet(column="unusable_not_bot", value_set=[""], mostly=0.5),
         gx.expectations.ExpectColumnValuesToNotBeNull(column="network"),
     ])
     settings.lake.publish_staged(ENRICHED, ds)
