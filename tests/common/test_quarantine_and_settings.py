@@ -45,3 +45,16 @@ def test_summary_counts_add_up_and_duplicates_are_counted():
     counts = q.summary(read=10, kept=7, merged=1)
     assert counts["quarantined"] == 1 and counts["duplicates"] == 1 and counts["unaccounted"] == 0
     assert q.summary(read=12, kept=7)["unaccounted"] == 3
+
+
+def test_a_stage_result_with_nan_travels_as_json():
+    """mouse_training's gate returned an AUC of NaN (no impostor on the test day) and the task
+    failed sending it: results are made strict-JSON safe."""
+    import json
+
+    import numpy as np
+
+    from transforms.common.airflow_glue import json_safe
+
+    result = json_safe({"auc": float("nan"), "eer": np.float64("inf"), "n": np.int64(3), "by_k": [1.5, float("-inf")]})
+    assert json.loads(json.dumps(result, allow_nan=False)) == {"auc": None, "eer": None, "n": 3, "by_k": [1.5, None]}

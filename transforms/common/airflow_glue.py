@@ -75,8 +75,25 @@ def run_stage(stage: str, *args, key: str = "ds"):
         if settings.empty_partition == "skip":
             raise AirflowSkipException(message + " (skipped: empty_partition=skip)") from empty
         raise AirflowFailException(message + " (set trackscope_empty_partition=skip to skip such days)") from empty
+    result = json_safe(result)
     _annotate_outlets(settings, key, partition, module_name, function, result)
     return result
+
+
+def json_safe(value):
+    """``value`` with NaN/±inf floats as None: a task's return value travels as strict JSON (a
+    metric that is undefined on a day, e.g. an AUC without impostors, failed the task)."""
+    import math
+
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    if type(value).__module__ == "numpy" and hasattr(value, "item"):
+        return json_safe(value.item())
+    return value
 
 
 def _annotate_outlets(settings, key: str, partition: str, module_name: str, function: str, result) -> None:
