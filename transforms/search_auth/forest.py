@@ -166,63 +166,30 @@ def max_features_for(n_features: int) -> int:
     return max(1, int(math.sqrt(n_features)))
 
 
-@njit(parallel=True, cache=True)
 def pair_forests(pos_train, pos_train_ok, neg_train, neg_train_ok, pos_test, pos_test_ok, neg_test, neg_test_ok,
                  attack_test, attack_ok, skip_b, n_trees, max_features, seed):
     """For one template user A and every request user B (axis 0 of the ``neg``/``attack`` arrays):
-    fit a forest on A-vs-A (label 1) and A-vs-B (label 0) training days, predict the test days.
+    fit a forest on A-vs-A (label 1) and A-vs-B (label 0) training days, predict the test days —
+    the thesis rule (accept P > 0.5, no replay veto) of :func:`pair_forests_sweep`.
 
     Returns per B: [TP, FN, FP, TN, attacks accepted, attacks tried] and importances. Rows whose
     ``*_ok`` flag is false (missing days, incomplete template) are left out; B == A is skipped.
     """
-    n_b, n_train, n_features = neg_train.shape
-    counts = np.zeros((n_b, 6), np.int64)
-    importances = np.zeros((n_b, n_features))
-    n_test = pos_test.shape[0]
-    for b in prange(n_b):
-        if skip_b[b]:
-            continue
-        X = np.empty((2 * n_train, n_features))
-        y = np.empty(2 * n_train)
-        ok = np.empty(2 * n_train, np.bool_)
-        X[:n_train] = pos_train
-        X[n_train:] = neg_train[b]
-        y[:n_train] = 1.0
-        y[n_train:] = 0.0
-        ok[:n_train] = pos_train_ok
-        ok[n_train:] = neg_train_ok[b]
-        if ok[:n_train].sum() == 0 or ok[n_train:].sum() == 0:
-            continue
-        X_test = np.empty((3 * n_test, n_features))
-        X_test[:n_test] = pos_test
-        X_test[n_test:2 * n_test] = neg_test[b]
-        X_test[2 * n_test:] = attack_test[b]
-        proba, imp = fit_predict(X, y, ok, X_test, n_trees, max_features, seed + b)
-        importances[b] = imp
-        for t in range(n_test):
-            if pos_test_ok[t]:
-                if proba[t] > 0.5:
-                    counts[b, 0] += 1
-                else:
-                    counts[b, 1] += 1
-            if neg_test_ok[b, t]:
-                if proba[n_test + t] > 0.5:
-                    counts[b, 2] += 1
-                else:
-                    counts[b, 3] += 1
-            if attack_ok[b, t]:
-                counts[b, 5] += 1
-                if proba[2 * n_test + t] > 0.5:
-                    counts[b, 4] += 1
-    return counts, importances
+    no_veto = np.zeros(neg_test_ok.shape, np.bool_)
+    counts, importances = pair_forests_sweep(
+        pos_train, pos_train_ok, neg_train, neg_train_ok, pos_test, pos_test_ok, neg_test, neg_test_ok,
+        attack_test, attack_ok, skip_b, n_trees, max_features, seed, np.zeros(pos_test_ok.shape, np.bool_),
+        no_veto, no_veto, np.array([0.5]))
+    return counts[:, 0], importances
 
 
 @njit(parallel=True, cache=True)
 def pair_forests_sweep(pos_train, pos_train_ok, neg_train, neg_train_ok, pos_test, pos_test_ok, neg_test, neg_test_ok,
                        attack_test, attack_ok, skip_b, n_trees, max_features, seed, pos_veto, neg_veto, attack_veto,
                        thresholds):
-    """:func:`pair_forests` with a rule that rejects vetoed requests whatever the forest says (the
-    replay defence) and the counts at several decision thresholds (accept: P > threshold).
+    """For one template user A and every request user B: a forest on A-vs-A (label 1) and A-vs-B
+    (label 0) training days, the test days predicted; a rule rejects vetoed requests whatever the
+    forest says (the replay defence); counts at several decision thresholds (accept: P > threshold).
 
     Returns counts (B, thresholds, 6) [TP, FN, FP, TN, attacks accepted, attacks tried] and importances.
     """
