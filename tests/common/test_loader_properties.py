@@ -143,3 +143,11 @@ def test_tranco_regressions_from_the_issue():
     sites = tranco.parse("²,a.com\n99999999999999999999999,b.com\n3,c.com\n".encode(), "list.csv", quarantine).sites
     assert sites["domain"].tolist() == ["c.com"]
     assert sorted(quarantine.counts()) == ["rank is not an integer", "rank out of range"]
+
+
+def test_duplicate_tranco_ranks_are_kept_and_noted(caplog):
+    from transforms.survey import tranco
+
+    listed = tranco.parse(b"1,a.com\n2,b.com\n2,c.com\n3,d.com\n", "list.csv", Quarantine("tranco"))
+    assert listed.sites["domain"].tolist() == ["a.com", "b.com", "c.com", "d.com"] and listed.shared_ranks == 2
+    assert "2 sites share a rank" in caplog.text

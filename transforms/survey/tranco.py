@@ -117,6 +117,7 @@ class TrancoList:
     list_id: str
     source: str
     bad_lines: int = 0
+    shared_ranks: int = 0  # sites whose rank another site also has (both kept, noted in the log)
 
 
 MAX_RANK = 1_000_000_000  # Tranco lists hold at most a few million sites
@@ -172,7 +173,10 @@ def parse(data: bytes, source: str, quarantine: Quarantine | None = None, list_i
         match = LIST_ID_RE.search(source)
         list_id = match.group(1) if match else ""
     sites = pd.DataFrame(rows, columns=["rank", "domain"]).astype({"rank": "int64"}).sort_values("rank", kind="stable")
-    return TrancoList(sites.reset_index(drop=True), hashlib.sha256(data).hexdigest(), list_id, source, bad)
+    shared = int(sites["rank"].duplicated(keep=False).sum())
+    if shared:
+        log.warning("%s: %d sites share a rank with another site (kept; a list has one site per rank)", source, shared)
+    return TrancoList(sites.reset_index(drop=True), hashlib.sha256(data).hexdigest(), list_id, source, bad, shared)
 
 
 def load(source: str, quarantine: Quarantine | None = None) -> TrancoList:
