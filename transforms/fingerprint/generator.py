@@ -207,24 +207,7 @@ class HistoryGenerator:
 
     def visits(self) -> list[dict]:
         """All visits of all devices, in time order."""
-        c, r = self.config, self.rng
-        start = datetime(c.start.year, c.start.month, c.start.day, tzinfo=timezone.utc)
-        out = []
-        for number in range(c.devices):
-            device = self._device(number)
-            when = start + timedelta(seconds=r.randrange(c.days * 86400))
-            out.append(self._visit(device, when))
-            if r.random() >= c.return_rate:
-                continue
-            for _ in range(max(1, int(r.expovariate(1 / c.mean_returns)))):
-                gap_days = r.choice([r.expovariate(1 / 0.3), r.expovariate(1 / 5), r.expovariate(1 / 40), r.uniform(60, 300)])
-                when = when + timedelta(days=gap_days, seconds=r.randrange(3600))
-                if (when - start).days >= c.days:
-                    break
-                self._evolve(device, when.date(), gap_days)
-                out.append(self._visit(device, when))
-        out.sort(key=lambda v: v["ts"])
-        return out
+        return _visit_history(self)
 
 
 _CHROMIUM = re.compile(r"\b(Chrome|CriOS|Edg|EdgiOS|EdgA|OPR|Firefox|FxiOS|GSA|SamsungBrowser)/(\d+)")
@@ -258,6 +241,31 @@ def age_user_agent(ua: str, lagged_day: date, end: date) -> str:
     if ("iPhone" in aged or "iPad" in aged or "Macintosh" in aged) and not _CHROMIUM.search(aged):
         aged = _SAFARI_VERSION.sub(lambda m: f"Version/{max(int(m.group(1)) - years_back, 9)}", aged)
     return aged
+
+
+def _visit_history(generator) -> list[dict]:
+    """Every device's first visit at a random time, then (for returning devices) visits after
+    heavy-tailed gaps, the device evolving before each; all visits in time order. ``generator``
+    provides ``config``, ``rng``, ``_device(number)``, ``_visit(device, when)`` and
+    ``_evolve(device, day, gap_days)``."""
+    c, r = generator.config, generator.rng
+    start = datetime(c.start.year, c.start.month, c.start.day, tzinfo=timezone.utc)
+    out = []
+    for number in range(c.devices):
+        device = generator._device(number)
+        when = start + timedelta(seconds=r.randrange(c.days * 86400))
+        out.append(generator._visit(device, when))
+        if r.random() >= c.return_rate:
+            continue
+        for _ in range(max(1, int(r.expovariate(1 / c.mean_returns)))):
+            gap_days = r.choice([r.expovariate(1 / 0.3), r.expovariate(1 / 5), r.expovariate(1 / 40), r.uniform(60, 300)])
+            when = when + timedelta(days=gap_days, seconds=r.randrange(3600))
+            if (when - start).days >= c.days:
+                break
+            generator._evolve(device, when.date(), gap_days)
+            out.append(generator._visit(device, when))
+    out.sort(key=lambda v: v["ts"])
+    return out
 
 
 class ModernGenerator:
@@ -329,7 +337,7 @@ class ModernGenerator:
         return {"uid": device["uid"], "ts": when.replace(microsecond=0).isoformat(), "truth_device": device["id"],
                 **attributes}
 
-    def _evolve(self, device: dict, gap_days: float) -> None:
+    def _evolve(self, device: dict, day: date, gap_days: float) -> None:
         r = self.rng
         if (device["mobile"] and r.random() < 0.5) or r.random() < 1 - math.exp(-gap_days / 25):
             device["ip"] = self._ip()
@@ -339,24 +347,8 @@ class ModernGenerator:
             device["uid"] = self._uid()
 
     def visits(self) -> list[dict]:
-        c, r = self.config, self.rng
-        start = datetime(c.start.year, c.start.month, c.start.day, tzinfo=timezone.utc)
-        out = []
-        for number in range(c.devices):
-            device = self._device(number)
-            when = start + timedelta(seconds=r.randrange(c.days * 86400))
-            out.append(self._visit(device, when))
-            if r.random() >= c.return_rate:
-                continue
-            for _ in range(max(1, int(r.expovariate(1 / c.mean_returns)))):
-                gap_days = r.choice([r.expovariate(1 / 0.3), r.expovariate(1 / 5), r.expovariate(1 / 40), r.uniform(60, 300)])
-                when = when + timedelta(days=gap_days, seconds=r.randrange(3600))
-                if (when - start).days >= c.days:
-                    break
-                self._evolve(device, gap_days)
-                out.append(self._visit(device, when))
-        out.sort(key=lambda v: v["ts"])
-        return out
+        """All visits of all devices, in time order."""
+        return _visit_history(self)
 
 
 def write_daily_files(visits: list[dict], directory: Path) -> list[Path]:
