@@ -32,6 +32,19 @@ def _lines(valid: list[str], extra_text: list[str], extra_bytes: list[bytes], or
     return b"\n".join(ordered) + b"\n"
 
 
+AOL_HEADER = "AnonID\tQuery\tQueryTime\tItemRank\tClickURL"
+# hostile lines mixed into a loader's valid ones (the arguments every line-loader test takes)
+with_hostile_lines = given(extra_text=st.lists(hostile_text, max_size=6), extra_bytes=st.lists(hostile_bytes, max_size=4),
+                           order=st.lists(st.integers(0, 30), max_size=30))
+
+
+def write_aol(folder: Path, rows: list[str], extra_text, extra_bytes, order) -> Path:
+    """An AOL-format log (header + ``rows``) with the hostile lines mixed in."""
+    path = folder / "log.txt"
+    path.write_bytes(AOL_HEADER.encode() + b"\n" + _lines(rows, extra_text, extra_bytes, order))
+    return path
+
+
 def _assert_accounted(counts: dict, quarantine: Quarantine) -> None:
     assert counts["unaccounted"] == 0, counts
     for row in quarantine.rows:
@@ -47,16 +60,13 @@ def _no_unsafe_text(frame) -> None:
 
 
 @PROPERTY
-@given(extra_text=st.lists(hostile_text, max_size=6), extra_bytes=st.lists(hostile_bytes, max_size=4),
-       order=st.lists(st.integers(0, 30), max_size=30))
+@with_hostile_lines
 def test_search_log_loader(tmp_path_factory, extra_text, extra_bytes, order):
     from transforms.search_auth.ingest import input_index, load_day
 
     folder = tmp_path_factory.mktemp("aol")
-    valid = ["AnonID\tQuery\tQueryTime\tItemRank\tClickURL", "17\tweather\t2006-03-01 10:00:00\t\t",
-             "17\tweather\t2006-03-01 10:00:00\t1\thttp://weather.com", "18\tnews\t2006-03-01 11:30:00\t\t"]
-    body = _lines(valid[1:], extra_text, extra_bytes, order)
-    (folder / "log.txt").write_bytes(valid[0].encode() + b"\n" + body)
+    write_aol(folder, ["17\tweather\t2006-03-01 10:00:00\t\t", "17\tweather\t2006-03-01 10:00:00\t1\thttp://weather.com",
+                       "18\tnews\t2006-03-01 11:30:00\t\t"], extra_text, extra_bytes, order)
     quarantine = Quarantine("ingest")
     try:
         queries, counts = load_day(str(folder), DAY, "UTC", 1000, quarantine, input_index(None, "UTC"))
@@ -70,8 +80,7 @@ def test_search_log_loader(tmp_path_factory, extra_text, extra_bytes, order):
 
 
 @PROPERTY
-@given(extra_text=st.lists(hostile_text, max_size=6), extra_bytes=st.lists(hostile_bytes, max_size=4),
-       order=st.lists(st.integers(0, 30), max_size=30))
+@with_hostile_lines
 def test_apache_combined_loader(tmp_path_factory, extra_text, extra_bytes, order):
     from transforms.common.inputs import NothingToDo
     from transforms.member_id.ingest import input_index, read_day

@@ -144,23 +144,19 @@ def test_real_shape_generator_is_sparse_with_outages_and_clicks(tmp_path):
     assert popular.mean() > 0.3  # popular queries are shared by many users
 
 
-from hypothesis import given  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
-
-from tests.common.test_loader_properties import (PROPERTY, _assert_accounted, _lines, hostile_bytes,  # noqa: E402
-                                                  hostile_text)
+from tests.common.test_loader_properties import (PROPERTY, _assert_accounted, with_hostile_lines,  # noqa: E402
+                                                  write_aol)
 
 
 @PROPERTY
-@given(extra_text=st.lists(hostile_text, max_size=6), extra_bytes=st.lists(hostile_bytes, max_size=4),
-       order=st.lists(st.integers(0, 30), max_size=30))
+@with_hostile_lines
 def test_whole_log_loader_accounts_for_every_line(tmp_path_factory, extra_text, extra_bytes, order):
     """The CLI/bench loader under hostile lines: every line is kept, merged, quarantined or a duplicate."""
-    folder = tmp_path_factory.mktemp("aol")
-    valid = ["AnonID\tQuery\tQueryTime\tItemRank\tClickURL", "17\tweather\t2006-03-01 10:00:00\t\t",
-             "17\tweather\t2006-03-01 10:00:00\t1\thttp://weather.com", "18\tnews\t2006-03-02 11:30:00\t\t"]
-    (folder / "log.txt").write_bytes(valid[0].encode() + b"\n" + _lines(valid[1:], extra_text, extra_bytes, order))
+    path = write_aol(tmp_path_factory.mktemp("aol"), ["17\tweather\t2006-03-01 10:00:00\t\t",
+                                                      "17\tweather\t2006-03-01 10:00:00\t1\thttp://weather.com",
+                                                      "18\tnews\t2006-03-02 11:30:00\t\t"],
+                     extra_text, extra_bytes, order)
     quarantine = Quarantine("ingest")
-    queries, counts = load_log(str(folder / "log.txt"), "UTC", 1000, quarantine)
+    queries, counts = load_log(str(path), "UTC", 1000, quarantine)
     _assert_accounted(counts, quarantine)
-    assert counts["read"] == len((folder / "log.txt").read_bytes().split(b"\n")) - 2  # header and the last newline
+    assert counts["read"] == len(path.read_bytes().split(b"\n")) - 2  # header and the last newline
