@@ -1,6 +1,7 @@
 """Crawl throughput: 1 browser vs ``settings.browsers_per_task`` browsers on the fixture web.
 
     python bench/crawl_throughput.py [N_SITES=40] [--dwell 5] [--timeout 30]
+    python bench/crawl_throughput.py 80 --browsers 1,2,4,6,8   # the table that chose the default
     python bench/crawl_throughput.py 40 --executor celery --workers 2   # + the same sites on Celery
 
 Prints sites/hour for each run, the speed-up ratio and peak memory per browser (peak of each
@@ -39,6 +40,22 @@ def run(base, n_browsers, sites, extra_args, label):
     return counts, per_browser, pss
 
 
+def sweep(base, sites, extra_args, counts):
+    """One run per browser count; a table of sites/hour against the dwell-bound limit."""
+    import os
+
+    rows = []
+    for n in counts:
+        result, rss, pss = run(base, n, sites, extra_args, f"browsers-{n}")
+        rows.append((n, result["sites_per_hour"], rss, pss, os.getloadavg()[0]))
+    first = rows[0][1] or float("nan")
+    print("\n| browsers | sites/hour | vs first | dwell-bound limit | share of limit | PSS/browser MiB | load 1 min |")
+    print("|---|---|---|---|---|---|---|")
+    for n, rate, _rss, pss, load in rows:
+        limit = n * 3600 / base.dwell_s
+        print(f"| {n} | {rate:,.0f} | {rate / first:.2f}x | {limit:,.0f} | {rate / limit:.2f} | {pss:.0f} | {load:.1f} |")
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser()
     ap.add_argument("n", nargs="?", type=int, default=40)
@@ -47,6 +64,8 @@ def main(argv=None):
     ap.add_argument("--executor", choices=["local", "celery"], default="local",
                     help="celery: also crawl the same sites through a CeleryExecutor deployment (bench/crawl_cluster.py)")
     ap.add_argument("--workers", type=int, default=2, help="Celery workers taking crawl batches (1 or 2)")
+    ap.add_argument("--browsers", default=None,
+                    help="comma-separated browser counts to sweep (e.g. 1,2,4,6,8); default: 1 and the setting")
     ap.add_argument("-v", action="store_true")
     a = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO if a.v else logging.WARNING)
@@ -64,6 +83,8 @@ def main(argv=None):
     print(f"{len(sites)} fixture sites, dwell {base.dwell_s} s, page-load timeout {base.page_load_timeout_s} s",
           flush=True)
     with FixtureWeb() as web:
+        if a.browsers:
+            return sweep(base, sites, web.chromium_args(), [int(n) for n in a.browsers.split(",")])
         one, rss1, pss1 = run(base, 1, sites, web.chromium_args(), "serial")
         many, rssn, pssn = run(base, base.browsers_per_task, sites, web.chromium_args(), "concurrent")
         if a.executor == "celery":
