@@ -11,8 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pandas as pd
@@ -22,6 +21,7 @@ REPO = Path(__file__).resolve().parents[2]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
+from tests.loopback import LoopbackServer  # noqa: E402
 from transforms.common.quarantine import Quarantine  # noqa: E402
 from transforms.survey import extract  # noqa: E402
 from transforms.survey.detect import ADOPTION_EVIDENCE, detect, load_signatures  # noqa: E402
@@ -48,7 +48,7 @@ def page_html(page: dict) -> str:
             f"<body><h1>{page['id']}</h1>\n{body}</body></html>")
 
 
-class PageWeb:
+class PageWeb(LoopbackServer):
     """Every host on one loopback port: a page's host answers ``/`` with the page, any other
     path (vendor agents, first-party agents, images) with an empty stub of the right type."""
 
@@ -91,18 +91,8 @@ class PageWeb:
                     return self._send(b"<html><body></body></html>", "text/html")
                 return self._send(b"/* stub agent */", "application/javascript")
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.port = self.server.server_address[1]
+        super().__init__(Handler)
         self.host_resolver_rules = f"MAP * 127.0.0.1:{self.port}"
-
-    def __enter__(self):
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        return self
-
-    def __exit__(self, *exc):
-        self.server.shutdown()
-        self.server.server_close()
 
 
 def crawl_pages(lake_dir: Path, browsers: int = 2) -> list[dict]:

@@ -17,7 +17,7 @@ import sys
 import tempfile
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import psutil
@@ -26,6 +26,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
+from tests.loopback import LoopbackServer  # noqa: E402
 from transforms.common import settings as settings_mod  # noqa: E402
 from transforms.survey import crawler, raw  # noqa: E402
 
@@ -46,7 +47,7 @@ setTimeout(function () { alert('later'); }, 100);
 </script></head><body><a href="/privacy">Privacy Policy</a></body></html>"""
 
 
-class MiniWeb:
+class MiniWeb(LoopbackServer):
     """Threaded HTTP server answering for every host; counts requests per (host, path)."""
 
     def __init__(self, delay_hosts=(), on_request=None):
@@ -104,18 +105,8 @@ class MiniWeb:
                     return self._send(PAGE.format(host=host))
                 return self._send("not found", "text/plain", 404)
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.port = self.server.server_address[1]
+        super().__init__(Handler)
         self.host_resolver_rules = f"MAP nx.test ~NOTFOUND, MAP * 127.0.0.1:{self.port}"
-
-    def __enter__(self):
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        return self
-
-    def __exit__(self, *exc):
-        self.server.shutdown()
-        self.server.server_close()
 
 
 def make_settings(tmp_path, web, **kw):
