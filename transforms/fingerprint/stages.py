@@ -275,8 +275,8 @@ def link_evaluation(settings: FingerprintSettings, visits: pd.DataFrame, methods
     return rows
 
 
-def score_ranges() -> dict[str, tuple[float, float]]:
-    return {m.name: (float(min(m.score_grid)), float(max(m.score_grid))) for m in all_methods()}
+def threshold_ranges() -> dict[str, tuple[float, float]]:
+    return {m.name: m.threshold_range for m in all_methods()}
 
 
 def check_calibration(settings: FingerprintSettings, ds: str) -> None:
@@ -285,7 +285,7 @@ def check_calibration(settings: FingerprintSettings, ds: str) -> None:
     previous = lake.read_partition(schemas.CALIBRATION, earlier[-1]) if earlier else pd.DataFrame(columns=["method", "threshold"])
     checkpoints.after_calibration(lake, ds, lake.read_partition(schemas.CALIBRATION, ds, staged=True),
                                   lake.read_partition(schemas.EVALUATION, ds, staged=True), previous,
-                                  settings.fp_max_threshold_shift, score_ranges())
+                                  settings.fp_max_threshold_shift, threshold_ranges())
     lake.publish_staged(schemas.CALIBRATION, ds)
     lake.publish_staged(schemas.EVALUATION, ds)
 
