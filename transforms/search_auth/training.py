@@ -12,7 +12,7 @@ import logging
 
 import numpy as np
 
-from transforms.common.days import day_range, shift
+from transforms.common.days import window
 from transforms.common.models import GateRule, ModelRegistry
 from transforms.search_auth import panel as panel_mod
 from transforms.search_auth.settings import SearchAuthSettings
@@ -77,7 +77,7 @@ def retrain(settings: SearchAuthSettings, ds: str, classifier_factory=None) -> s
     from transforms.search_auth.stages import read_features
     from transforms.search_auth.vectors import panel_vectors, train
 
-    days = day_range(shift(ds, -settings.sa_window_days + 1), ds)
+    days = window(ds, settings.sa_window_days)
     holdout_start = len(days) - settings.sa_holdout_days
     if holdout_start <= settings.sa_template_days:
         raise ValueError("sa_window_days must exceed sa_template_days + sa_holdout_days")
@@ -109,11 +109,11 @@ def retrain(settings: SearchAuthSettings, ds: str, classifier_factory=None) -> s
     params = {"doc2vec_dims": settings.sa_doc2vec_dims, "doc2vec_epochs": settings.sa_doc2vec_epochs,
               "seed": settings.sa_seed, "trees": settings.sa_rf_trees, "features": names,
               "impostors_per_day": IMPOSTORS_PER_DAY}
-    window = {"first": days[0], "last": days[-1], "doc2vec_until": days[holdout_start - 1],
-              "classifier_train": [days[settings.sa_template_days], days[holdout_start - 1]],
-              "holdout": [days[holdout_start], days[-1]], "users": int(len(panel.users))}
-    version = registry(settings).save(bundle, params, window, metrics)
-    log.info("retrained %s on %s: %s", version, window, metrics)
+    data_window = {"first": days[0], "last": days[-1], "doc2vec_until": days[holdout_start - 1],
+                   "classifier_train": [days[settings.sa_template_days], days[holdout_start - 1]],
+                   "holdout": [days[holdout_start], days[-1]], "users": int(len(panel.users))}
+    version = registry(settings).save(bundle, params, data_window, metrics)
+    log.info("retrained %s on %s: %s", version, data_window, metrics)
     return version
 
 
@@ -131,7 +131,7 @@ def score(settings: SearchAuthSettings, user_id: str, ds: str, bundle=None) -> d
     bundle = bundle or current_bundle(settings)
     if bundle is None:
         raise LookupError("no promoted search_auth model yet: run the retraining DAG first")
-    days = day_range(shift(ds, -settings.sa_template_days), ds)
+    days = window(ds, settings.sa_template_days + 1)  # the template days, then ds
     panel = panel_mod.from_features(read_features(settings, days[0], days[-1]), days, users=[str(user_id)])
     t = panel_mod.templates(panel, len(days) - 1)
     result = {"user_id": str(user_id), "ds": ds, "active_days": int(t.active_days[0])}
