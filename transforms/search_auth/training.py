@@ -69,6 +69,19 @@ def labelled_rows(panel, day_indices, names, rng, impostors=IMPOSTORS_PER_DAY):
     return np.array(X, dtype=np.float32).reshape(-1, len(names)), np.array(y)
 
 
+def holdout_metrics(truth: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
+    """Accuracy, balanced accuracy and the two error rates of genuine (1) / impostor (0) requests."""
+    genuine, impostor = truth == 1, truth == 0
+    return {"accuracy": float(((predicted == 1) == genuine).sum() / len(truth) if len(truth) else 0.0),
+            "balanced_accuracy": float(0.5 * ((predicted[genuine] == 1).mean() + (predicted[impostor] == 0).mean())),
+            "false_reject_rate": float((predicted[genuine] == 0).mean()),
+            "false_accept_rate": float((predicted[impostor] == 1).mean())}
+
+
+def gate_rule(settings: SearchAuthSettings) -> GateRule:
+    return GateRule(settings.sa_gate_metric, tolerance=settings.sa_gate_tolerance)
+
+
 def retrain(settings: SearchAuthSettings, ds: str, classifier_factory=None) -> str:
     """Train and register a bundle for the window ending at ``ds``; returns its version.
     ``classifier_factory`` replaces the forest (tests use it to build a known-worse model)."""
@@ -98,12 +111,7 @@ def retrain(settings: SearchAuthSettings, ds: str, classifier_factory=None) -> s
         n_estimators=settings.sa_rf_trees, random_state=settings.sa_seed, class_weight="balanced",
         min_samples_leaf=2, n_jobs=1)
     classifier.fit(X_train, y_train)
-    predicted = classifier.predict(X_test)
-    genuine, impostor = y_test == 1, y_test == 0
-    metrics = {"accuracy": float(((predicted == 1) == genuine).sum() / len(y_test) if len(y_test) else 0.0),
-               "balanced_accuracy": float(0.5 * ((predicted[genuine] == 1).mean() + (predicted[impostor] == 0).mean())),
-               "false_reject_rate": float((predicted[genuine] == 0).mean()),
-               "false_accept_rate": float((predicted[impostor] == 1).mean()),
+    metrics = {**holdout_metrics(y_test, classifier.predict(X_test)),
                "train_rows": int(len(y_train)), "holdout_rows": int(len(y_test))}
     bundle = {"doc2vec": doc2vec, "classifier": classifier, "features": names}
     params = {"doc2vec_dims": settings.sa_doc2vec_dims, "doc2vec_epochs": settings.sa_doc2vec_epochs,
@@ -118,8 +126,7 @@ def retrain(settings: SearchAuthSettings, ds: str, classifier_factory=None) -> s
 
 
 def promotion_gate(settings: SearchAuthSettings, version: str) -> dict:
-    decision = registry(settings).gate(version, GateRule(settings.sa_gate_metric,
-                                                         tolerance=settings.sa_gate_tolerance))
+    decision = registry(settings).gate(version, gate_rule(settings))
     return decision.to_dict()
 
 
