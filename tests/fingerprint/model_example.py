@@ -6,7 +6,7 @@ from transforms.common.quarantine import Quarantine
 from transforms.fingerprint import ingest
 from transforms.fingerprint.model import LinkerModel, gate_rule
 from transforms.fingerprint.settings import FingerprintSettings
-from transforms.fingerprint.generator import GeneratorConfig, HistoryGenerator
+from transforms.synthetic.fingerprint_visits import GeneratorConfig, HistoryGenerator
 
 
 def example():
