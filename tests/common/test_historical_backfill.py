@@ -17,7 +17,7 @@ from transforms.member_id import schemas as mid_schemas
 from transforms.member_id.generator import Generator
 from transforms.member_id.settings import MemberIdSettings
 from transforms.search_auth import schemas as sa_schemas
-from transforms.search_auth.generator import generate
+from transforms.synthetic.search_auth_logs import generate
 from transforms.common.days import day_range
 from transforms.search_auth.settings import SearchAuthSettings
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from transforms.common.days import span
 from transforms.search_auth.features import features_from_log
-from transforms.search_auth.generator import generate
+from transforms.synthetic.search_auth_logs import generate
 from transforms.search_auth.model import Authenticator
 from transforms.search_auth.settings import SearchAuthSettings
 from transforms.search_auth.training import gate_rule

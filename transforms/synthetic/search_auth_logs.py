@@ -22,6 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
+from transforms.search_auth.ingest import AOL_HEADER_LINE
+
 TOPICS = {
     "weather": ("天気 予報 気温 台風 雨 雪 梅雨 花粉", "weather forecast rain snow temperature storm pollen humidity"),
     "food": ("ラーメン レシピ カレー 寿司 焼肉 居酒屋 弁当 ケーキ", "recipe ramen curry sushi pizza restaurant bakery salad"),
@@ -37,7 +39,6 @@ TOPICS = {
     "games": ("ゲーム 攻略 ガチャ 新作 任天堂 キャラ 実況 イベント", "game walkthrough nintendo release trailer character mods patch"),
 }
 TOPIC_NAMES = list(TOPICS)
-AOL_HEADER = "AnonID\tQuery\tQueryTime\tItemRank\tClickURL\n"
 
 
 def _profile(rng, peaks: int) -> np.ndarray:
@@ -216,7 +217,7 @@ def generate(path: str, n_users: int = 100, n_days: int = 91, start: str = "2026
     total = clicked = 0
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w", encoding="utf-8") as out:
-        out.write(AOL_HEADER)
+        out.write(AOL_HEADER_LINE)
         for index in range(n_days):
             day = first + timedelta(days=index)
             for user in users:
