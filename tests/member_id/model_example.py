@@ -6,7 +6,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from transforms.member_id import stages
-from transforms.member_id.generator import Generator
+from transforms.synthetic.member_id_logs import Generator
 from transforms.member_id.model import MemberModel
 from transforms.member_id.schemas import ACCESSES, ENRICHED
 from transforms.member_id.settings import MemberIdSettings
