@@ -7,7 +7,8 @@ from pathlib import Path
 import pandas as pd
 
 from transforms.common.quarantine import Quarantine
-from transforms.mouse import balabit, features, synth
+from transforms.mouse import balabit, features
+from transforms.synthetic import mouse_sessions
 from transforms.mouse.model import ActionModel, gate_rule
 from transforms.mouse.settings import MouseSettings
 
@@ -21,7 +22,7 @@ def _actions(folder: Path) -> pd.DataFrame:
 
 def example():
     with tempfile.TemporaryDirectory() as root:
-        synth.write_inbox(Path(root), DAYS, n_users=4, seed=3, browse_actions=12, labelled_tests=2)
+        mouse_sessions.write_inbox(Path(root), DAYS, n_users=4, seed=3, browse_actions=12, labelled_tests=2)
         train = pd.concat([_actions(Path(root) / f"ds={d}") for d in DAYS[:2]], ignore_index=True)
         test = _actions(Path(root) / f"ds={DAYS[2]}")
     return ActionModel(trees=40, window=5), train, test, gate_rule(MouseSettings())
