@@ -51,6 +51,17 @@ def _profile(rng, peaks: int) -> np.ndarray:
     return weights / weights.sum()
 
 
+def _day_pattern(user, index: int, day: date, holiday: bool):
+    """(day off?, hour profile, topic mixture) of ``user`` on ``day``: weekend/holiday hours, and
+    during a user's second pattern (a trip) other hours and a travel-heavy mixture."""
+    off = day.weekday() >= 5 or holiday
+    hours, mixture = (user.weekend_hours if off else user.weekday_hours), user.mixture
+    if user.second_pattern and user.second_pattern[0] <= index < user.second_pattern[1]:
+        hours = user.second_pattern[2]
+        mixture = 0.5 * mixture + 0.5 * np.eye(len(TOPICS))[TOPIC_NAMES.index("travel")]
+    return off, hours, mixture
+
+
 class User:
     def __init__(self, uid: int, rng: np.random.Generator, n_days: int):
         self.uid = uid
@@ -85,11 +96,7 @@ class User:
             return []
         self.mixture = 0.9 * self.mixture + 0.1 * rng.dirichlet(np.full(len(TOPICS), 0.3)) * self.drift * 10
         self.mixture /= self.mixture.sum()
-        off = day.weekday() >= 5 or holiday
-        hours, mixture = (self.weekend_hours if off else self.weekday_hours), self.mixture
-        if self.second_pattern and self.second_pattern[0] <= index < self.second_pattern[1]:
-            hours = self.second_pattern[2]
-            mixture = 0.5 * mixture + 0.5 * np.eye(len(TOPICS))[TOPIC_NAMES.index("travel")]
+        off, hours, mixture = _day_pattern(self, index, day, holiday)
         n = int(rng.poisson(self.volume * (self.weekend_factor if off else 1.0))) + 1
         rows = []
         for _ in range(n):
@@ -161,11 +168,7 @@ class RealShapeUser:
             return []
         self.mixture = (1 - self.drift) * self.mixture + self.drift * rng.dirichlet(np.full(len(TOPICS), 0.2))
         self.mixture /= self.mixture.sum()
-        off = day.weekday() >= 5 or holiday
-        hours, mixture = (self.weekend_hours if off else self.weekday_hours), self.mixture
-        if self.second_pattern and self.second_pattern[0] <= index < self.second_pattern[1]:
-            hours = self.second_pattern[2]
-            mixture = 0.5 * mixture + 0.5 * np.eye(len(TOPICS))[TOPIC_NAMES.index("travel")]
+        off, hours, mixture = _day_pattern(self, index, day, holiday)
         burst = 3.0 if rng.random() < 0.05 else 1.0
         n = int(rng.poisson(self.volume * burst * (self.weekend_factor if off else 1.0))) + 1
         rows = []
