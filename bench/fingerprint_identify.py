@@ -23,7 +23,7 @@ import ssdeep
 
 from transforms.fingerprint.attributes import ATTRIBUTES, canonical_string, normalise
 from transforms.fingerprint.fuzzy import FuzzyIndex
-from transforms.fingerprint.generator import GeneratorConfig, HistoryGenerator
+from transforms.synthetic.fingerprint_visits import GeneratorConfig, HistoryGenerator
 
 
 def _canonical(visit: dict) -> str:
@@ -52,7 +52,7 @@ def main() -> None:
         visits = [{k: v for k, v in r.items() if k != "_source"} for r in read_records(Path(args.data), quarantine)]
         print(f"read {len(visits):,} visits from {args.data} ({len(quarantine)} quarantined)")
     elif args.generator == "modern":
-        from transforms.fingerprint.generator import ModernGenerator
+        from transforms.synthetic.fingerprint_visits import ModernGenerator
 
         visits = ModernGenerator(GeneratorConfig(seed=21, devices=devices, days=720, start=date(2013, 7, 1))).visits()
     else:

@@ -68,12 +68,12 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=2000)
     parser.add_argument("--max-set", type=int, default=1)
     args = parser.parse_args()
-    from transforms.fingerprint.generator import GeneratorConfig, HistoryGenerator
+    from transforms.synthetic.fingerprint_visits import GeneratorConfig, HistoryGenerator
 
     started = time.perf_counter()
     config = GeneratorConfig(seed=args.seed, devices=args.generated, days=args.days, start=date(2013, 7, 1))
     if args.generator == "modern":
-        from transforms.fingerprint.generator import ModernGenerator
+        from transforms.synthetic.fingerprint_visits import ModernGenerator
         history = ModernGenerator(config).visits()
     else:
         history = HistoryGenerator(config).visits()

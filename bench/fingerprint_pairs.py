@@ -15,7 +15,7 @@ import pandas as pd
 import ssdeep
 
 from transforms.fingerprint import evaluation as ev
-from transforms.fingerprint.generator import GeneratorConfig, HistoryGenerator
+from transforms.synthetic.fingerprint_visits import GeneratorConfig, HistoryGenerator
 from transforms.fingerprint.methods import all_methods, prepare_records
 from transforms.fingerprint.table import VisitTable
 

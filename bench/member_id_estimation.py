@@ -3,7 +3,7 @@ stored access (the paper's method, the baseline), and API throughput on loopback
 
     python bench/member_id_estimation.py --members 100000 --days 10 --api-requests 4000
 
-Data: synthetic (transforms/member_id/generator.py): ``--days`` days form the store (at most
+Data: synthetic (transforms/synthetic/member_id_logs.py): ``--days`` days form the store (at most
 ``--per-member`` most recent accesses per member, as the served estimator keeps), the next day
 gives the queries. The model is a GBM on 50k pairs (accuracy is not the point here).
 API: the app runs under uvicorn in child processes (``--api-processes``, each with
@@ -33,7 +33,7 @@ sys.path.insert(0, str(REPO))
 from transforms.member_id import features, training  # noqa: E402
 from transforms.member_id.enrich import enrich  # noqa: E402
 from transforms.member_id.estimator import Estimator, usable_store  # noqa: E402
-from transforms.member_id.generator import Generator  # noqa: E402
+from transforms.synthetic.member_id_logs import Generator  # noqa: E402
 from transforms.member_id.geo import GeoLookup  # noqa: E402
 from transforms.member_id.ingest import validate_ip  # noqa: E402
 

@@ -3,7 +3,7 @@ no-member precision/recall, calibration, for the paper's MLP and the gradient-bo
 
     python bench/member_id_quality.py --members 2000 --history 30 --test-days 7
 
-Data: generated (transforms/member_id/generator.py, hard world: CGNAT, carriers known only to
+Data: generated (transforms/synthetic/member_id_logs.py, hard world: CGNAT, carriers known only to
 the country, shared UA builds, Linux/XP/Vista/unknown UAs, several devices, travel, anonymous
 visitors); not real logs. GeoIP setup ``--geo`` (default City + ASN mmdb, what the free GeoLite2
 package offers), databases written by mmdb-writer. Time split: the model trains and the store
@@ -30,7 +30,7 @@ sys.path.insert(0, str(REPO))
 from transforms.member_id import evaluation, features, training  # noqa: E402
 from transforms.member_id.enrich import enrich  # noqa: E402
 from transforms.member_id.estimator import Estimator, usable_store  # noqa: E402
-from transforms.member_id.generator import Generator  # noqa: E402
+from transforms.synthetic.member_id_logs import Generator  # noqa: E402
 from transforms.member_id.geo import GeoLookup  # noqa: E402
 
 

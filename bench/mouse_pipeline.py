@@ -18,7 +18,8 @@ from pathlib import Path
 import pandas as pd
 
 from transforms.common.quarantine import Quarantine
-from transforms.mouse import balabit, features, learn, synth
+from transforms.mouse import balabit, features, learn
+from transforms.synthetic import mouse_sessions
 from transforms.mouse.schemas import ACTION_FEATURE_NAMES, SESSION_FEATURE_NAMES
 
 
@@ -76,7 +77,7 @@ def main() -> None:
     if args.balabit:
         bench_loading(args.balabit, f"real Balabit directory {args.balabit}", not args.skip_reference)
     with tempfile.TemporaryDirectory() as root:
-        synth.write_inbox(Path(root), ["d1", "d2"], args.users, seed=5, browse_actions=args.actions, labelled_tests=0)
+        mouse_sessions.write_inbox(Path(root), ["d1", "d2"], args.users, seed=5, browse_actions=args.actions, labelled_tests=0)
         day1, day2 = Path(root) / "ds=d1", Path(root) / "ds=d2"
         bench_loading(day1, f"synthetic, {args.users} users", not args.skip_reference)
         files = sorted(day1.glob("training_files/*/session_*"))

@@ -16,7 +16,7 @@ import pandas as pd
 
 from transforms.search_auth import features, text
 from transforms.search_auth.features import describe_counts, features_from_log
-from transforms.search_auth.generator import generate
+from transforms.synthetic.search_auth_logs import generate
 
 
 def main():

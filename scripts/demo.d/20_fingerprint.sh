@@ -8,7 +8,7 @@ export TRACKSCOPE_FP_INPUT_DIR="$FP_HOME/input"
 HISTORY_END=2015-06-17  # last imported day; the daily runs continue with the next three days
 rm -rf "$TRACKSCOPE_FP_INPUT_DIR"
 echo "[fingerprint] generating visits (seeded) into $TRACKSCOPE_FP_INPUT_DIR"
-python -m transforms.fingerprint.generator "$TRACKSCOPE_FP_INPUT_DIR" --devices "${FP_DEMO_DEVICES:-1800}" --days 720 \
+python -m transforms.synthetic.fingerprint_visits "$TRACKSCOPE_FP_INPUT_DIR" --devices "${FP_DEMO_DEVICES:-1800}" --days 720 \
   --start 2013-07-01 --seed 7 --damage --kind "${FP_DEMO_KIND:-classic}"  # modern: real configurations, sparse attributes
 history="$FP_HOME/history"
 rm -rf "$history" && mkdir -p "$history"

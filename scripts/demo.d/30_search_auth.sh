@@ -9,7 +9,7 @@ export TRACKSCOPE_SA_INPUT_DIR="$TRACKSCOPE_HOME/search_auth/input"
 export TRACKSCOPE_SA_DOC2VEC_DIMS="${TRACKSCOPE_SA_DOC2VEC_DIMS:-50}"  # 200 in production; small for 2 cores
 export TRACKSCOPE_SA_DOC2VEC_EPOCHS="${TRACKSCOPE_SA_DOC2VEC_EPOCHS:-10}"
 USERS="${SA_DEMO_USERS:-100}"
-python -m transforms.search_auth.generator "$TRACKSCOPE_SA_INPUT_DIR/aol-synthetic.txt" --users "$USERS" \
+python -m transforms.synthetic.search_auth_logs "$TRACKSCOPE_SA_INPUT_DIR/aol-synthetic.txt" --users "$USERS" \
   --days 91 --start 2026-01-01 --seed 1 --holidays 2026-01-01,2026-01-02,2026-01-12,2026-02-11,2026-02-23,2026-03-20
 # The daily DAG for every day needs one `airflow dags test` per day (~10 s each); days 1-62 are
 # written by the same stage functions directly (what those runs would write), the rest by Airflow.

@@ -13,7 +13,7 @@ START=2026-03-01 DAYS=6
 
 python - <<PY
 from datetime import date
-from transforms.member_id.generator import Generator
+from transforms.synthetic.member_id_logs import Generator
 gen = Generator(n_members=2000, days=$DAYS, start=date.fromisoformat("$START"), seed=7)
 # City + ASN: what the free GeoLite2 package offers (an ISP database is optional)
 gen.write_geo("$TRACKSCOPE_MID_CITY_MMDB", asn_path="$TRACKSCOPE_MID_ISP_MMDB")

@@ -16,7 +16,7 @@ dag_test() {  # airflow dags test, quiet unless it fails
 }
 
 echo "[mouse] generating synthetic Balabit-layout logs in $INBOX"
-python -m transforms.mouse.synth "$INBOX" --start "${SYNTH_DAYS[0]}" --days ${#SYNTH_DAYS[@]} --users 8 \
+python -m transforms.synthetic.mouse_sessions "$INBOX" --start "${SYNTH_DAYS[0]}" --days ${#SYNTH_DAYS[@]} --users 8 \
   --browse-actions 20 --labelled-tests 2
 for day in "${SYNTH_DAYS[@]}"; do
   echo "[mouse] mouse_features $day"; dag_test mouse_features "$day"
@@ -25,7 +25,7 @@ echo "[mouse] mouse_training ${SYNTH_DAYS[-1]} (train 2 days, test 1)"
 dag_test mouse_training "${SYNTH_DAYS[-1]}" -c '{"train_days": 2, "test_days": 1}'
 
 echo "[mouse] recording 4 simulated users in headless Chromium"
-python -m transforms.mouse.browser_demo "${BROWSER_DAYS[@]}" --users 4 --star-sessions 1 --browse-sessions 1 \
+python -m transforms.synthetic.mouse_browser "${BROWSER_DAYS[@]}" --users 4 --star-sessions 1 --browse-sessions 1 \
   --browse-actions 4 --pause-scale 0.25 2>&1 | grep -v "^#"
 # browser sessions are short (a few actions each): evaluate windows of 1, 3 and 5 actions
 export TRACKSCOPE_MOUSE_WINDOW_SIZES="1,3,5" TRACKSCOPE_MOUSE_GATE_WINDOW=5

@@ -79,7 +79,7 @@ def _tasks_run_by(log: Path) -> set[tuple[str, str, int]]:
 def test_survey_and_backfill_on_celery_with_the_lake_on_s3(services, s3_endpoint, tmp_path):
     import sqlalchemy as sa
 
-    from transforms.search_auth.generator import generate
+    from transforms.synthetic.search_auth_logs import generate
 
     lake_uri = new_bucket_uri(s3_endpoint)
     sa_input = tmp_path / "sa_input"

@@ -14,10 +14,10 @@ import pytest
 from tests.airflow_run import airflow_env, postgres_metadata_db, run_dag, running_airflow
 from transforms.common.quarantine import quarantine_spec
 from transforms.member_id import schemas as mid_schemas
-from transforms.member_id.generator import Generator
+from transforms.synthetic.member_id_logs import Generator
 from transforms.member_id.settings import MemberIdSettings
 from transforms.search_auth import schemas as sa_schemas
-from transforms.search_auth.generator import generate
+from transforms.synthetic.search_auth_logs import generate
 from transforms.common.days import day_range
 from transforms.search_auth.settings import SearchAuthSettings
 

@@ -3,7 +3,7 @@ from datetime import date
 
 import pytest
 
-from transforms.fingerprint.generator import GeneratorConfig, HistoryGenerator
+from transforms.synthetic.fingerprint_visits import GeneratorConfig, HistoryGenerator
 
 
 @pytest.fixture(scope="session")

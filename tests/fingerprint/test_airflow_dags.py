@@ -4,7 +4,7 @@ from datetime import date
 
 from tests.airflow_run import airflow_env, migrate, run_dag
 from transforms.fingerprint import schemas
-from transforms.fingerprint.generator import GeneratorConfig, HistoryGenerator, add_bad_lines, write_daily_files
+from transforms.synthetic.fingerprint_visits import GeneratorConfig, HistoryGenerator, add_bad_lines, write_daily_files
 
 
 def test_import_nightly_and_daily_dags_succeed(fp_settings, tmp_path):

@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 
 from transforms.fingerprint import evaluation as ev
-from transforms.fingerprint.generator import GeneratorConfig, HistoryGenerator
+from transforms.synthetic.fingerprint_visits import GeneratorConfig, HistoryGenerator
 from transforms.fingerprint.methods import Method, Ssdeep, all_methods, prepare_records
 from transforms.fingerprint.table import VisitTable
 

@@ -6,7 +6,7 @@ import pytest
 
 from transforms.common.models import ModelRegistry
 from transforms.fingerprint import stages
-from transforms.fingerprint.generator import GeneratorConfig, HistoryGenerator, write_daily_files
+from transforms.synthetic.fingerprint_visits import GeneratorConfig, HistoryGenerator, write_daily_files
 from transforms.fingerprint.methods import Ssdeep
 from tests.fingerprint.conftest import with_settings
 

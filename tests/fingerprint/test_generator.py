@@ -5,7 +5,7 @@ from datetime import date, timedelta
 import pandas as pd
 
 from transforms.fingerprint.attributes import ATTRIBUTES, parse_user_agent
-from transforms.fingerprint.generator import GeneratorConfig, HistoryGenerator, _dst_active, add_bad_lines, write_daily_files
+from transforms.synthetic.fingerprint_visits import GeneratorConfig, HistoryGenerator, _dst_active, add_bad_lines, write_daily_files
 
 
 def test_seeded_and_deterministic():
@@ -65,7 +65,7 @@ def test_daily_files_and_damage(tmp_path, history):
 def test_modern_generator_has_real_world_shape():
     from collections import Counter
 
-    from transforms.fingerprint.generator import ModernGenerator, age_user_agent
+    from transforms.synthetic.fingerprint_visits import ModernGenerator, age_user_agent
 
     config = GeneratorConfig(seed=5, devices=1500, days=540, start=date(2023, 1, 1))
     visits = ModernGenerator(config).visits()

@@ -7,7 +7,7 @@ import pytest
 from transforms.common.quarantine import quarantine_spec
 from transforms.common.validation import CheckpointFailed
 from transforms.fingerprint import schemas, stages
-from transforms.fingerprint.generator import add_bad_lines, write_daily_files
+from transforms.synthetic.fingerprint_visits import add_bad_lines, write_daily_files
 from tests.fingerprint.conftest import with_settings
 
 

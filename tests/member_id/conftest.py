@@ -11,7 +11,7 @@ DAY_NAMES = [(START + timedelta(days=k)).isoformat() for k in range(DAYS)]
 
 @pytest.fixture(scope="session")
 def world(tmp_path_factory):
-    from transforms.member_id.generator import Generator
+    from transforms.synthetic.member_id_logs import Generator
 
     root = tmp_path_factory.mktemp("mid_world")
     gen = Generator(n_members=150, days=DAYS, start=START, seed=3)

@@ -11,7 +11,7 @@ from transforms.member_id import stages
 from transforms.member_id.api import app as app_module
 from transforms.member_id.api import db
 from transforms.member_id.api.app import create_app
-from transforms.member_id.generator import Device, user_agent
+from transforms.synthetic.member_id_logs import Device, user_agent
 
 from .api_fixtures import db_url  # noqa: F401 - fixture
 from .conftest import DAY_NAMES

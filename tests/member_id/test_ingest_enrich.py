@@ -62,7 +62,7 @@ def test_generated_day_enriches_with_real_readers(world):
 
 def test_unknown_city_falls_back_to_the_network(world):
     geo = GeoLookup(str(world / "City.mmdb"), str(world / "ISP.mmdb"))
-    from transforms.member_id.generator import Generator
+    from transforms.synthetic.member_id_logs import Generator
     from datetime import date
 
     world_nets = Generator(5, 1, date(2026, 3, 1), seed=3).world

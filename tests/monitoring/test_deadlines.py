@@ -104,7 +104,7 @@ def test_scheduler_fires_the_deadline_and_the_failure_alert(tmp_path):
 def _sparse_day(folder: Path) -> str:
     from datetime import date
 
-    from transforms.fingerprint.generator import GeneratorConfig, HistoryGenerator, write_daily_files
+    from transforms.synthetic.fingerprint_visits import GeneratorConfig, HistoryGenerator, write_daily_files
 
     visits = HistoryGenerator(GeneratorConfig(seed=5, devices=120, days=60, start=date(2015, 5, 1))).visits()
     day = visits[len(visits) // 2]["ts"][:10]

@@ -82,7 +82,7 @@ def test_failed_checkpoint_in_airflow_alerts_the_webhook(tmp_path):
     run's failure callback (wired by dagkit for every DAG) POSTs the alert to a loopback receiver."""
     from tests.airflow_run import airflow_env, migrate, run_dag
     from transforms.common.lake import Lake
-    from transforms.fingerprint.generator import GeneratorConfig, HistoryGenerator, write_daily_files
+    from transforms.synthetic.fingerprint_visits import GeneratorConfig, HistoryGenerator, write_daily_files
 
     visits = HistoryGenerator(GeneratorConfig(seed=5, devices=120, days=60, start=date(2015, 5, 1))).visits()
     day = visits[len(visits) // 2]["ts"][:10]

@@ -30,7 +30,7 @@ USER = "operator"
 
 
 def _fingerprint_day(folder: Path) -> str:
-    from transforms.fingerprint.generator import GeneratorConfig, HistoryGenerator, add_bad_lines, write_daily_files
+    from transforms.synthetic.fingerprint_visits import GeneratorConfig, HistoryGenerator, add_bad_lines, write_daily_files
 
     visits = HistoryGenerator(GeneratorConfig(seed=7, devices=150, days=40, start=date(2015, 5, 1))).visits()
     day = visits[len(visits) // 2]["ts"][:10]

@@ -4,7 +4,8 @@ import pytest
 from tests.airflow_run import airflow_env, run_dag
 from transforms.common.lake import Lake
 from transforms.common import settings as settings_module
-from transforms.mouse import browser_demo, schemas, stages
+from transforms.mouse import schemas, stages
+from transforms.synthetic import mouse_browser
 from transforms.mouse.settings import MouseSettings
 
 ENROL, LATER = "2026-11-01", "2026-11-02"
@@ -17,7 +18,7 @@ def demo(airflow_home, tmp_path_factory):
     lake_uri = (root / "lake").as_uri()
     lake = Lake(lake_uri)
     # enrolment day: one star and one browsing session per user; later day: one browsing session
-    recorded = browser_demo.run(lake, {ENROL: (1, 1), LATER: (0, 1)}, USERS, seed=11, browse_actions=4,
+    recorded = mouse_browser.run(lake, {ENROL: (1, 1), LATER: (0, 1)}, USERS, seed=11, browse_actions=4,
                                 pause_scale=0.25)
     env = airflow_env(airflow_home, TRACKSCOPE_LAKE_URI=lake_uri, TRACKSCOPE_MOUSE_INBOX=str(root / "no_inbox"),
                       TRACKSCOPE_MOUSE_TREES="60", TRACKSCOPE_MOUSE_WINDOW_SIZES="1,3", TRACKSCOPE_MOUSE_GATE_WINDOW="3")

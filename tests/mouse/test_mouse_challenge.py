@@ -10,7 +10,8 @@ import pytest
 from tests.airflow_run import airflow_env, run_dag
 from transforms.common.lake import Lake
 from transforms.common.models import ModelRegistry
-from transforms.mouse import challenge, synth
+from transforms.mouse import challenge
+from transforms.synthetic import mouse_sessions
 
 USERS = 4
 ENV = {"TRACKSCOPE_MOUSE_TREES": "40", "TRACKSCOPE_MOUSE_WINDOW_SIZES": "1,5,10,20",
@@ -22,8 +23,9 @@ def balabit_dir(tmp_path_factory):
     """4 users; per user 1 star + 2 browse enrolment sessions and 4 labelled test sessions, two of
     them produced by another user (is_illegal=1), and one unlabelled test session."""
     root = tmp_path_factory.mktemp("balabit") / "Mouse-Dynamics-Challenge"
-    users = synth.profiles(USERS, seed=21)
-    synth.write_day(root, users, 0, seed=21, star_sessions=1, browse_sessions=2, browse_actions=30, labelled_tests=4)
+    users = mouse_sessions.profiles(USERS, seed=21)
+    mouse_sessions.write_day(root, users, 0, seed=21, star_sessions=1, browse_sessions=2, browse_actions=30,
+                             labelled_tests=4)
     (root / "session_tasks.csv").unlink()  # the challenge ships without it
     unlabelled = root / "test_files" / users[0].name / "session_unlabelled"
     shutil.copy(next((root / "test_files" / users[0].name).glob("session_*")), unlabelled)

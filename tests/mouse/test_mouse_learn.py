@@ -5,7 +5,8 @@ import pytest
 
 from transforms.common import settings as settings_module
 from transforms.common.models import ModelRegistry
-from transforms.mouse import learn, stages, synth
+from transforms.mouse import learn, stages
+from transforms.synthetic import mouse_sessions
 from transforms.mouse.settings import MouseSettings
 
 DAYS = ["2026-10-01", "2026-10-02", "2026-10-03"]
@@ -29,7 +30,7 @@ def test_equal_error_rate_and_windows():
 @pytest.fixture(scope="module")
 def pipeline(tmp_path_factory):
     root = tmp_path_factory.mktemp("mouse")
-    synth.write_inbox(root / "inbox", DAYS, n_users=4, seed=3, browse_actions=12, labelled_tests=2)
+    mouse_sessions.write_inbox(root / "inbox", DAYS, n_users=4, seed=3, browse_actions=12, labelled_tests=2)
     s = settings_module.load(MouseSettings, lake_uri=(root / "lake").as_uri(), mouse_inbox=str(root / "inbox"),
                              mouse_trees=60, mouse_window_sizes="1,5")
     counts = {}

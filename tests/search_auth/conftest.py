@@ -3,7 +3,7 @@ import dataclasses
 import pytest
 
 from transforms.common import settings as settings_module
-from transforms.search_auth.generator import generate
+from transforms.synthetic.search_auth_logs import generate
 from transforms.search_auth.settings import SearchAuthSettings
 
 

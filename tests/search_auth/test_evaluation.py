@@ -4,7 +4,7 @@ import pytest
 
 from transforms.search_auth import evaluation
 from transforms.search_auth.features import features_from_log
-from transforms.search_auth.generator import generate
+from transforms.synthetic.search_auth_logs import generate
 
 
 def test_protocol_counts_follow_the_missing_day_rule(tmp_path):

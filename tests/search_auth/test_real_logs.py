@@ -8,7 +8,7 @@ import pytest
 from transforms.common.quarantine import Quarantine, quarantine_spec
 from transforms.search_auth import cli, evaluation, schemas, stages
 from transforms.search_auth.features import features_from_log
-from transforms.search_auth.generator import generate
+from transforms.synthetic.search_auth_logs import generate
 from transforms.search_auth.ingest import click_domain, load_log
 
 SMALL = dict(trees=20, doc2vec_dims=16, doc2vec_epochs=5, doc2vec_workers=1)

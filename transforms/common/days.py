@@ -15,6 +15,11 @@ def day_range(first: str, last: str) -> list[str]:
     return [(start + timedelta(days=i)).isoformat() for i in range((end - start).days + 1)]
 
 
+def span(first: str, count: int) -> list[str]:
+    """The ``count`` days starting at ``first`` (included)."""
+    return day_range(first, shift(first, count - 1)) if count > 0 else []
+
+
 def window(end: str, count: int) -> list[str]:
     """The ``count`` days ending at ``end`` (included), oldest first."""
     return day_range(shift(end, -(count - 1)), end) if count > 0 else []

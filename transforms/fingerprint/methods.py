@@ -27,12 +27,18 @@ class Method(ABC):
     name = ""
     default_threshold = 0.0
     calibrated = True  # threshold chosen on the training window
+    score_range = (0.0, 1.0)  # what ``scores`` returns (the links' contract checks it per method)
     score_grid: np.ndarray = np.linspace(0, 1, 1001)  # candidate thresholds for calibration
     tie_margin = 0.0  # linking: stored identities scoring within this of the best one are indistinguishable
 
     def __init__(self, threshold: float | None = None):
         self.threshold = self.default_threshold if threshold is None else threshold
         self.link_threshold: float | None = None  # one-to-many linking, calibrated separately
+
+    @property
+    def threshold_range(self) -> tuple[float, float]:
+        """Where a calibrated threshold may lie: the grid (it may pass the top score: link nothing)."""
+        return float(min(self.score_grid)), float(max(self.score_grid))
 
     @property
     def linking_threshold(self) -> float:
@@ -83,6 +89,7 @@ class OpenAM(Method):
     pair is the same device while the total does not exceed the threshold (50 in 11.0, 30 in 12.0)."""
 
     calibrated = False
+    score_range = (-float(sum(OPENAM_PENALTIES.values())), 0.0)
     score_grid = -np.arange(0, 35 * 6 + 1, 35)[::-1].astype(float)
 
     def __init__(self, max_penalty: int = 50, threshold: float | None = None):
@@ -145,7 +152,8 @@ class Ssdeep(Method):
     """The paper's method: ssdeep compare of the canonical fingerprint strings (0–100)."""
 
     name, default_threshold = "ssdeep", 67.0
-    score_grid = np.arange(0, 102, dtype=float)
+    score_range = (0.0, 100.0)
+    score_grid = np.arange(0, 102, dtype=float)  # 101: a threshold no pair reaches
     tie_margin = 5.0  # on 2,000 real distinct browsers: false merges 13.2 % at 0, 1.9 % at 6 (ssdeep 90)
 
     def scores(self, table, i, j):
@@ -157,6 +165,7 @@ class InformativeSsdeep(Method):
     their entropy in the store (:mod:`transforms.fingerprint.informative`), 0–100."""
 
     name, default_threshold = "ssdeep_info", 67.0
+    score_range = (0.0, 100.0)
     score_grid = np.arange(0, 102, dtype=float)
     tie_margin = 5.0
 

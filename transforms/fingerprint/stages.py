@@ -13,19 +13,20 @@ from pathlib import Path
 
 import pandas as pd
 
-from transforms.common.models import GateRule, ModelRegistry
+from transforms.common.models import ModelRegistry
 from transforms.common import days
 from transforms.common.inputs import NothingToDo
 from transforms.common.quarantine import Quarantine
 from transforms.fingerprint import checkpoints, evaluation, ingest, schemas
 from transforms.fingerprint.linking import link_visits
 from transforms.fingerprint.methods import Method, Ssdeep, all_methods
+from transforms.fingerprint.model import LinkerModel, gate_rule, linker_method
 from transforms.fingerprint.settings import FingerprintSettings
 from transforms.fingerprint.table import VisitTable
 
 log = logging.getLogger(__name__)
 SETTINGS = FingerprintSettings  # what the DAGs load for these stages
-LINKER = "fp_linker"
+LINKER = LinkerModel.name
 FITTED = "fp_methods_fit"  # the nightly's fitted methods, shared by its evaluation shards
 
 
@@ -76,7 +77,7 @@ def current_linker(settings: FingerprintSettings) -> Method:
     registry = ModelRegistry(settings.lake, LINKER)
     if registry.current_version() is None:
         return Ssdeep(threshold=settings.fp_fallback_threshold)
-    return registry.load()
+    return linker_method(registry.load())
 
 
 def _previous_store(settings: FingerprintSettings, ds: str) -> pd.DataFrame:
@@ -240,8 +241,9 @@ def evaluate_shards(settings: FingerprintSettings, ds: str, fitted: str) -> str:
                "calibration_link_accuracy": float(calibration.set_index("method").loc["hybrid", "link_accuracy"])}
     ModelRegistry(lake, FITTED).prune(keep_last=3)
     return ModelRegistry(lake, LINKER).save(
-        hybrid, {"threshold": hybrid.threshold, "link_threshold": hybrid.link_threshold, "seed": settings.fp_seed,
-                 "eval_shards": shards}, spans, metrics)
+        LinkerModel.from_settings(settings, hybrid, eval_shards=shards),
+        {"threshold": hybrid.threshold, "link_threshold": hybrid.link_threshold, "seed": settings.fp_seed,
+         "eval_shards": shards}, spans, metrics)
 
 
 def calibrate_and_evaluate(settings: FingerprintSettings, ds: str) -> str:
@@ -275,8 +277,8 @@ def link_evaluation(settings: FingerprintSettings, visits: pd.DataFrame, methods
     return rows
 
 
-def score_ranges() -> dict[str, tuple[float, float]]:
-    return {m.name: (float(min(m.score_grid)), float(max(m.score_grid))) for m in all_methods()}
+def threshold_ranges() -> dict[str, tuple[float, float]]:
+    return {m.name: m.threshold_range for m in all_methods()}
 
 
 def check_calibration(settings: FingerprintSettings, ds: str) -> None:
@@ -285,7 +287,7 @@ def check_calibration(settings: FingerprintSettings, ds: str) -> None:
     previous = lake.read_partition(schemas.CALIBRATION, earlier[-1]) if earlier else pd.DataFrame(columns=["method", "threshold"])
     checkpoints.after_calibration(lake, ds, lake.read_partition(schemas.CALIBRATION, ds, staged=True),
                                   lake.read_partition(schemas.EVALUATION, ds, staged=True), previous,
-                                  settings.fp_max_threshold_shift, score_ranges())
+                                  settings.fp_max_threshold_shift, threshold_ranges())
     lake.publish_staged(schemas.CALIBRATION, ds)
     lake.publish_staged(schemas.EVALUATION, ds)
 
@@ -295,10 +297,7 @@ def promotion_gate(settings: FingerprintSettings, ds: str, version: str) -> dict
     the absolute floors: linking accuracy on the test window ≥ ``fp_gate_min_link_accuracy`` and
     false-merge rate ≤ ``fp_gate_max_false_merge``. A refused candidate leaves the current linker
     (or the ssdeep fallback) in place; the reason goes to the registry history and the report."""
-    decision = ModelRegistry(settings.lake, LINKER).gate(version, GateRule(
-        "fp_plus_fn", higher_is_better=False, tolerance=settings.fp_gate_tolerance,
-        floors={"link_accuracy": settings.fp_gate_min_link_accuracy},
-        ceilings={"false_merge_rate": settings.fp_gate_max_false_merge}))
+    decision = ModelRegistry(settings.lake, LINKER).gate(version, gate_rule(settings))
     return {"promoted": decision.promoted, "reason": decision.reason}
 
 

@@ -1,16 +1,20 @@
-"""Member-ID datasets, declared once; every table is partitioned by day (ds=YYYY-MM-DD)."""
+"""Member-ID datasets, declared once; every table is partitioned by day (ds=YYYY-MM-DD).
+
+Each contract gives the Parquet schema and the baseline GX suite (transforms/common/contract.py);
+the checkpoints in stages.py add the rules that need the partition or several columns."""
 import pyarrow as pa
 
+from transforms.common.contract import Col
 from transforms.common.lake import DatasetSpec
 
 KEY = "ds"
 _ts = pa.timestamp("us", tz="UTC")
 
-ACCESSES = DatasetSpec("mid_accesses", pa.schema([
-    ("member_id", pa.string()),  # "" when the access carries no member (anonymous, bots)
-    ("ts", _ts), ("ip", pa.string()), ("user_agent", pa.string()),
-    ("source", pa.string()), ("line_no", pa.int64()),
-]), KEY)
+ACCESSES = DatasetSpec("mid_accesses", [
+    Col("member_id", pa.string(), doc='"" when the access carries no member (anonymous, bots)'),
+    Col("ts", _ts), Col("ip", pa.string(), nullable=False), Col("user_agent", pa.string(), nullable=False),
+    Col("source", pa.string()), Col("line_no", pa.int64()),
+], KEY, min_rows=1)
 
 # Every enrichment field may be empty; "place" and "network" are the finest evidence available
 # (city > region > country; ISP > ASN > routed prefix > /24 or /48), "ip_prefix_wide" is /16 or /48.
@@ -24,13 +28,15 @@ NUMERIC_FEATURES = ["year", "month", "day", "hour", "minute", "second", "weekday
                     "os_major", "os_minor", "os_patch", "browser_major", "browser_minor", "browser_patch"] + [
                     f"miss_{name}" for name in MISSING_FLAGS]
 
-ENRICHED = DatasetSpec("mid_enriched", pa.schema(
-    [("member_id", pa.string()), ("ts", _ts), ("ip", pa.string())]
-    + [(name, pa.string()) for name in STRING_FEATURES if name != "user_agent"]
-    + [("user_agent", pa.string())]
-    + [(name, pa.float64()) for name in NUMERIC_FEATURES]
-    + [("is_bot", pa.bool_()),
-       ("missing_fields", pa.string()),  # fields that could not be derived (informational; "" = all)
-       ("evidence", pa.string()),  # "ua=version|family|none;place=city|region|country|none;network=isp|asn|prefix"
-       ("unusable", pa.string())]  # "" when estimable, else why not (bot, or no usable evidence at all)
-), KEY)
+_RULES = {"network": {"nullable": False}, "ip_version": {"values": (4.0, 6.0)}, "hour": {"min": 0, "max": 23},
+          "latitude": {"min": -90, "max": 90}, "longitude": {"min": -180, "max": 180}}
+ENRICHED = DatasetSpec("mid_enriched", [Col("member_id", pa.string()), Col("ts", _ts), Col("ip", pa.string())]
+    + [Col(name, pa.string(), **_RULES.get(name, {})) for name in STRING_FEATURES if name != "user_agent"]
+    + [Col("user_agent", pa.string())]
+    + [Col(name, pa.float64(), **_RULES.get(name, {})) for name in NUMERIC_FEATURES]
+    + [Col("is_bot", pa.bool_()),
+       Col("missing_fields", pa.string(), doc='fields that could not be derived (informational; "" = all)'),
+       Col("evidence", pa.string(),
+           doc='"ua=version|family|none;place=city|region|country|none;network=isp|asn|prefix"'),
+       Col("unusable", pa.string(), doc='"" when estimable, else why not (bot, or no usable evidence at all)')],
+    KEY)

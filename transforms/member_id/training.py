@@ -19,7 +19,7 @@ import pandas as pd
 from threadpoolctl import ThreadpoolController
 
 from transforms.member_id.candidates import block_keys
-from transforms.member_id.features import FeatureTable, pair_vectors
+from transforms.member_id.features import FeatureTable, GroupStats, feature_table, pair_feature_names, pair_vectors
 
 log = logging.getLogger(__name__)
 THREADS = int(os.environ.get("TRACKSCOPE_MID_THREADS", "1"))
@@ -140,3 +140,16 @@ def train_mlp(sampler: PairSampler, total: int, chunk: int, negative_ratio: floa
                 model.partial_fit(Xn, y, classes=np.array([0, 1]))
         log.info("mlp: epoch %d/%d done, loss %.4f, %.1fs", epoch + 1, epochs, model.loss_, time.perf_counter() - started)
     return PairModel("mlp", model, names, scale)
+
+
+def fit_pair_models(store, kinds, p: dict) -> dict:
+    """The pair models of ``kinds`` (gbm, mlp) trained on pairs of ``store``'s accesses; ``p``:
+    pairs, chunk, negative_ratio, hard_negative_share, seed, gbm_max_pairs, mlp_hidden, mlp_epochs."""
+    table = feature_table(store, GroupStats().fit(store))
+    sampler = PairSampler(store, table, p["hard_negative_share"])
+    names = pair_feature_names(table)
+    args = (p["pairs"], p["chunk"], p["negative_ratio"], p["seed"])
+    trainers = {"gbm": lambda: train_gbm(sampler, *args, p["gbm_max_pairs"], names),
+                "mlp": lambda: train_mlp(sampler, *args, tuple(int(x) for x in str(p["mlp_hidden"]).split(",")),
+                                         p["mlp_epochs"], names)}
+    return {kind: trainers[kind]() for kind in kinds}

@@ -12,9 +12,7 @@ import math
 import pandas as pd
 
 from transforms.common.quarantine import Quarantine
-from transforms.mouse.schemas import BUTTONS, EVENT_TYPES, EVENTS
-
-MAX_COORDINATE = 10_000  # Balabit logs carry 65535-style sentinels when the cursor leaves the screen
+from transforms.mouse.schemas import BUTTONS, EVENT_TYPES, EVENTS, MAX_COORDINATE
 
 
 def _bad_number(value) -> bool:

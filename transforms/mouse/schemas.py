@@ -1,30 +1,39 @@
 """Datasets of the mouse pipeline, all partitioned by day ``ds=YYYY-MM-DD``."""
 import pyarrow as pa
 
+from transforms.common.contract import Col
 from transforms.common.lake import DatasetSpec
 
 KEY = "ds"
 EVENT_TYPES = ("move", "drag", "press", "release", "click", "scroll_up", "scroll_down")
 BUTTONS = ("none", "left", "right", "middle", "scroll")
+ACTION_TYPES = ("move", "point_click", "drag")
+MAX_COORDINATE = 10_000  # Balabit logs carry 65535-style sentinels when the cursor leaves the screen
 
 # One row per interaction event, in session order. user_id is namespaced by source
 # ("balabit:user7", "recorder:alice"); is_illegal: -1 unlabelled/training, 0/1 Balabit test label.
-EVENTS = DatasetSpec("mouse_events", pa.schema([
-    ("source", pa.string()), ("user_id", pa.string()), ("session_id", pa.string()), ("task", pa.string()),
-    ("is_illegal", pa.int8()), ("seq", pa.int32()), ("t", pa.float64()), ("event", pa.string()),
-    ("button", pa.string()), ("x", pa.float64()), ("y", pa.float64()), ("scroll_y", pa.float64()),
-]), KEY)
+_COORDINATE = {"min": 0, "max": MAX_COORDINATE}
+EVENTS = DatasetSpec("mouse_events", [
+    Col("source", pa.string()), Col("user_id", pa.string(), nullable=False),
+    Col("session_id", pa.string(), nullable=False), Col("task", pa.string()),
+    Col("is_illegal", pa.int8(), values=(-1, 0, 1)), Col("seq", pa.int32(), nullable=False),
+    Col("t", pa.float64(), nullable=False), Col("event", pa.string(), values=EVENT_TYPES),
+    Col("button", pa.string(), values=BUTTONS), Col("x", pa.float64(), **_COORDINATE),
+    Col("y", pa.float64(), **_COORDINATE), Col("scroll_y", pa.float64()),
+], KEY, unique=("session_id", "seq"))
 
-SESSION_META = [("source", pa.string()), ("user_id", pa.string()), ("session_id", pa.string()),
-                ("task", pa.string()), ("is_illegal", pa.int8())]
+SESSION_META = [Col("source", pa.string()), Col("user_id", pa.string(), nullable=False),
+                Col("session_id", pa.string(), nullable=False), Col("task", pa.string()),
+                Col("is_illegal", pa.int8(), values=(-1, 0, 1))]
 
 SESSION_FEATURE_NAMES = [
     "duration_s", "speed_mean", "speed_median", "speed_std", "x_max", "x_min", "y_max", "y_min",
     "stroke_x_max", "stroke_x_min", "stroke_y_max", "stroke_y_min", "distance", "n_samples",
     "scroll_speed_mean", "scroll_speed_median", "scroll_speed_std",
 ]
-SESSION_FEATURES = DatasetSpec("mouse_session_features", pa.schema(
-    SESSION_META + [(n, pa.float64()) for n in SESSION_FEATURE_NAMES]), KEY)
+_SESSION_RULES = {"duration_s": {"min": 0}, "n_samples": {"min": 1}}
+SESSION_FEATURES = DatasetSpec("mouse_session_features", SESSION_META + [
+    Col(n, pa.float64(), **_SESSION_RULES.get(n, {})) for n in SESSION_FEATURE_NAMES], KEY, unique=("session_id",))
 
 ACTION_FEATURE_NAMES = [
     "is_move", "is_point_click", "is_drag", "duration_s", "n_points", "travel", "chord", "straightness",
@@ -33,6 +42,9 @@ ACTION_FEATURE_NAMES = [
     "max_deviation", "critical_points", "pause_within_s", "pause_before_s", "time_to_peak_v",
     "click_dwell_s",
 ]
-ACTIONS = DatasetSpec("mouse_actions", pa.schema(
-    SESSION_META + [("action_index", pa.int32()), ("action_type", pa.string()), ("t_start", pa.float64())]
-    + [(n, pa.float64()) for n in ACTION_FEATURE_NAMES]), KEY)
+_ACTION_RULES = {"duration_s": {"min": 0}, "straightness": {"min": 0, "max": 1.000001},  # float rounding
+                 "v_mean": {"nullable": False}, "curvature_std": {"nullable": False}}
+ACTIONS = DatasetSpec("mouse_actions", SESSION_META + [
+    Col("action_index", pa.int32(), nullable=False), Col("action_type", pa.string(), values=ACTION_TYPES),
+    Col("t_start", pa.float64())] + [Col(n, pa.float64(), **_ACTION_RULES.get(n, {})) for n in ACTION_FEATURE_NAMES],
+    KEY, unique=("session_id", "action_index"))

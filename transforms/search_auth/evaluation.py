@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 
-from transforms.common.days import day_range
+from transforms.common.days import span
 from transforms.search_auth import panel as panel_mod
 from transforms.search_auth.forest import max_features_for, pair_forests_sweep
 
@@ -67,8 +67,7 @@ def evaluate(features: pd.DataFrame, first_day: str, protocol: Protocol = Protoc
     from transforms.search_auth.vectors import panel_vectors, train
 
     started = time.perf_counter()
-    days = day_range(first_day, (pd.Timestamp(first_day) + pd.Timedelta(days=protocol.total_days - 1))
-                               .strftime("%Y-%m-%d"))
+    days = span(first_day, protocol.total_days)
     everyone = panel_mod.from_features(features, days, holidays=holidays)
     keep, excluded = select_users(everyone.active, protocol)
     users = everyone.users[keep]

@@ -27,6 +27,7 @@ from transforms.common.text import decode_bytes
 
 log = logging.getLogger(__name__)
 AOL_HEADER = ["AnonID", "Query", "QueryTime", "ItemRank", "ClickURL"]
+AOL_HEADER_LINE = "\t".join(AOL_HEADER) + "\n"  # what a file in the AOL layout starts with
 AOL_SUFFIXES = {".txt", ".tsv"}
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 COLUMNS = ["user_id", "ts_raw", "query", "source", "line"]

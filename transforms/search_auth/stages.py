@@ -10,7 +10,7 @@ import logging
 import numpy as np
 import pandas as pd
 
-from transforms.common.days import day_range, shift
+from transforms.common.days import day_range, span, window
 from transforms.common.quarantine import Quarantine
 from transforms.search_auth import checkpoints, panel as panel_mod, schemas
 from transforms.search_auth.features import daily_features
@@ -56,8 +56,8 @@ def read_features(settings: SearchAuthSettings, first: str, last: str) -> pd.Dat
 def template_table(settings: SearchAuthSettings, ds: str, doc2vec=None) -> pd.DataFrame:
     """Templates for authenticating day ``ds`` from the 28 days before it, with suitability and
     uniqueness indices (query ones only when a Doc2Vec model is given)."""
-    window = settings.sa_template_days
-    days = day_range(shift(ds, -window), ds)
+    template_days = settings.sa_template_days
+    days = window(ds, template_days + 1)  # the template days, then ds
     features = read_features(settings, days[0], days[-2])
     panel = panel_mod.from_features(features, days)
     if len(panel.users) == 0:
@@ -66,9 +66,9 @@ def template_table(settings: SearchAuthSettings, ds: str, doc2vec=None) -> pd.Da
         from transforms.search_auth.vectors import panel_vectors
 
         panel.docvec = panel_vectors(doc2vec, panel, settings.sa_seed)
-    t = panel_mod.templates(panel, window, "skip", window)
-    time_idx = [window - k for k in panel_mod.TIME_OFFSETS]
-    query_idx = [window - k for k in panel_mod.QUERY_OFFSETS]
+    t = panel_mod.templates(panel, template_days, "skip", template_days)
+    time_idx = [template_days - k for k in panel_mod.TIME_OFFSETS]
+    query_idx = [template_days - k for k in panel_mod.QUERY_OFFSETS]
     self_time = panel_mod.self_similarity(panel.hours[:, time_idx], t.time_days)
     self_query = (panel_mod.self_similarity(panel.docvec[:, query_idx], t.query_days) if panel.docvec is not None
                   else np.full(len(panel.users), np.nan))
@@ -83,7 +83,7 @@ def template_table(settings: SearchAuthSettings, ds: str, doc2vec=None) -> pd.Da
         "window_start": days[0], "window_end": days[-2], "template_sqr": t.sqr, "template_mean_count": t.mean_count,
         "time_template": list(t.time), "time_days_present": t.time_days.sum(axis=1).astype(np.int32),
         "query_days_present": t.query_days.sum(axis=1).astype(np.int32),
-        "cv_count": panel_mod.cv_of_counts(panel, window, window), "self_sim_time": self_time,
+        "cv_count": panel_mod.cv_of_counts(panel, template_days, template_days), "self_sim_time": self_time,
         "self_sim_query": self_query, "uniqueness_time": unique_time, "uniqueness_query": unique_query})
 
 
@@ -118,7 +118,8 @@ def evaluation_report(settings: SearchAuthSettings, first_day: str, min_active_d
     protocol = evaluation.Protocol(min_active_days=min_active_days, missing=missing, trees=trees,
                                    doc2vec_dims=settings.sa_doc2vec_dims, doc2vec_epochs=settings.sa_doc2vec_epochs,
                                    seed=settings.sa_seed)
-    features = read_features(settings, first_day, shift(first_day, protocol.total_days - 1))
+    days = span(first_day, protocol.total_days)
+    features = read_features(settings, days[0], days[-1])
     result = evaluation.evaluate(features, first_day, protocol)
     target = f"reports/search_auth/evaluation/first_day={first_day}"
     with tempfile.TemporaryDirectory() as local:

@@ -12,7 +12,7 @@ import logging
 
 import numpy as np
 
-from transforms.common.days import day_range, shift
+from transforms.common.days import window
 from transforms.common.models import GateRule, ModelRegistry
 from transforms.search_auth import panel as panel_mod
 from transforms.search_auth.settings import SearchAuthSettings
@@ -69,6 +69,19 @@ def labelled_rows(panel, day_indices, names, rng, impostors=IMPOSTORS_PER_DAY):
     return np.array(X, dtype=np.float32).reshape(-1, len(names)), np.array(y)
 
 
+def holdout_metrics(truth: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
+    """Accuracy, balanced accuracy and the two error rates of genuine (1) / impostor (0) requests."""
+    genuine, impostor = truth == 1, truth == 0
+    return {"accuracy": float(((predicted == 1) == genuine).sum() / len(truth) if len(truth) else 0.0),
+            "balanced_accuracy": float(0.5 * ((predicted[genuine] == 1).mean() + (predicted[impostor] == 0).mean())),
+            "false_reject_rate": float((predicted[genuine] == 0).mean()),
+            "false_accept_rate": float((predicted[impostor] == 1).mean())}
+
+
+def gate_rule(settings: SearchAuthSettings) -> GateRule:
+    return GateRule(settings.sa_gate_metric, tolerance=settings.sa_gate_tolerance)
+
+
 def retrain(settings: SearchAuthSettings, ds: str, classifier_factory=None) -> str:
     """Train and register a bundle for the window ending at ``ds``; returns its version.
     ``classifier_factory`` replaces the forest (tests use it to build a known-worse model)."""
@@ -77,7 +90,7 @@ def retrain(settings: SearchAuthSettings, ds: str, classifier_factory=None) -> s
     from transforms.search_auth.stages import read_features
     from transforms.search_auth.vectors import panel_vectors, train
 
-    days = day_range(shift(ds, -settings.sa_window_days + 1), ds)
+    days = window(ds, settings.sa_window_days)
     holdout_start = len(days) - settings.sa_holdout_days
     if holdout_start <= settings.sa_template_days:
         raise ValueError("sa_window_days must exceed sa_template_days + sa_holdout_days")
@@ -98,28 +111,22 @@ def retrain(settings: SearchAuthSettings, ds: str, classifier_factory=None) -> s
         n_estimators=settings.sa_rf_trees, random_state=settings.sa_seed, class_weight="balanced",
         min_samples_leaf=2, n_jobs=1)
     classifier.fit(X_train, y_train)
-    predicted = classifier.predict(X_test)
-    genuine, impostor = y_test == 1, y_test == 0
-    metrics = {"accuracy": float(((predicted == 1) == genuine).sum() / len(y_test) if len(y_test) else 0.0),
-               "balanced_accuracy": float(0.5 * ((predicted[genuine] == 1).mean() + (predicted[impostor] == 0).mean())),
-               "false_reject_rate": float((predicted[genuine] == 0).mean()),
-               "false_accept_rate": float((predicted[impostor] == 1).mean()),
+    metrics = {**holdout_metrics(y_test, classifier.predict(X_test)),
                "train_rows": int(len(y_train)), "holdout_rows": int(len(y_test))}
     bundle = {"doc2vec": doc2vec, "classifier": classifier, "features": names}
     params = {"doc2vec_dims": settings.sa_doc2vec_dims, "doc2vec_epochs": settings.sa_doc2vec_epochs,
               "seed": settings.sa_seed, "trees": settings.sa_rf_trees, "features": names,
               "impostors_per_day": IMPOSTORS_PER_DAY}
-    window = {"first": days[0], "last": days[-1], "doc2vec_until": days[holdout_start - 1],
-              "classifier_train": [days[settings.sa_template_days], days[holdout_start - 1]],
-              "holdout": [days[holdout_start], days[-1]], "users": int(len(panel.users))}
-    version = registry(settings).save(bundle, params, window, metrics)
-    log.info("retrained %s on %s: %s", version, window, metrics)
+    data_window = {"first": days[0], "last": days[-1], "doc2vec_until": days[holdout_start - 1],
+                   "classifier_train": [days[settings.sa_template_days], days[holdout_start - 1]],
+                   "holdout": [days[holdout_start], days[-1]], "users": int(len(panel.users))}
+    version = registry(settings).save(bundle, params, data_window, metrics)
+    log.info("retrained %s on %s: %s", version, data_window, metrics)
     return version
 
 
 def promotion_gate(settings: SearchAuthSettings, version: str) -> dict:
-    decision = registry(settings).gate(version, GateRule(settings.sa_gate_metric,
-                                                         tolerance=settings.sa_gate_tolerance))
+    decision = registry(settings).gate(version, gate_rule(settings))
     return decision.to_dict()
 
 
@@ -131,7 +138,7 @@ def score(settings: SearchAuthSettings, user_id: str, ds: str, bundle=None) -> d
     bundle = bundle or current_bundle(settings)
     if bundle is None:
         raise LookupError("no promoted search_auth model yet: run the retraining DAG first")
-    days = day_range(shift(ds, -settings.sa_template_days), ds)
+    days = window(ds, settings.sa_template_days + 1)  # the template days, then ds
     panel = panel_mod.from_features(read_features(settings, days[0], days[-1]), days, users=[str(user_id)])
     t = panel_mod.templates(panel, len(days) - 1)
     result = {"user_id": str(user_id), "ds": ds, "active_days": int(t.active_days[0])}

@@ -18,7 +18,7 @@ import argparse
 import re
 from pathlib import Path
 
-from transforms.search_auth.generator import AOL_HEADER
+from transforms.search_auth.ingest import AOL_HEADER_LINE
 
 _STAMP = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$")
 
@@ -27,7 +27,7 @@ def convert(folder: str, out: str) -> dict:
     files = sorted(p for p in Path(folder).iterdir() if p.is_file() and p.suffix == ".txt")
     lines = queries = odd = 0
     with open(out, "w", encoding="utf-8") as sink:
-        sink.write(AOL_HEADER)
+        sink.write(AOL_HEADER_LINE)
         for path in files:
             user = path.stem
             text = path.read_text(encoding="utf-8", errors="replace").replace("\r\n", "\n")

@@ -33,8 +33,8 @@ import yaml
 from transforms.survey import schemas
 
 MAX_EVIDENCE_URLS = 5
-EVIDENCE_RANK = {"requests": 1, "agent_path": 2, "global": 3, "html": 4}
-EVIDENCE_SOURCES = [*EVIDENCE_RANK, "none"]
+EVIDENCE_SOURCES = list(schemas.EVIDENCE_SOURCES)  # strongest first; "none" last
+EVIDENCE_RANK = {source: rank for rank, source in enumerate(EVIDENCE_SOURCES[:-1], start=1)}
 ADOPTION_EVIDENCE = ("requests", "agent_path")
 REQUIRED = {"id", "name", "kind", "hosts"}
 KNOWN_FIELDS = REQUIRED | {"vendor", "agent_paths", "url_patterns", "snippet_patterns", "globals", "policy_terms",

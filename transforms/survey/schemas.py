@@ -1,4 +1,7 @@
-"""Survey datasets, declared once. Every table is partitioned by crawl id."""
+"""Survey datasets, declared once. Every table is partitioned by crawl id.
+
+Each contract gives the Parquet schema and the baseline GX suite (transforms/common/contract.py);
+checkpoints.py adds the rules across tables (every request belongs to a visit, ...)."""
 import pyarrow as pa
 
 from transforms.common.contract import Col
@@ -6,31 +9,35 @@ from transforms.common.lake import DatasetSpec
 
 KEY = "crawl_id"
 _ts = pa.timestamp("us", tz="UTC")
+OUTCOMES = ("ok", "timeout", "dns", "tls", "refused", "crash", "error")
+EVIDENCE_SOURCES = ("requests", "agent_path", "global", "html", "none")  # detect.EVIDENCE_RANK + none
 
 SITE_LIST = DatasetSpec("survey_site_list", pa.schema([
     ("rank", pa.int64()), ("domain", pa.string()), ("group", pa.string()),  # group: jp | other
     ("list_sha256", pa.string()), ("list_id", pa.string()), ("list_source", pa.string()),
 ]), KEY)
 
-SITE_VISITS = DatasetSpec("survey_site_visits", pa.schema([
-    ("visit_id", pa.string()), ("domain", pa.string()), ("rank", pa.int64()), ("group", pa.string()),
-    ("start_url", pa.string()), ("final_url", pa.string()), ("redirect_chain", pa.list_(pa.string())),
-    ("title", pa.string()), ("html_size", pa.int64()), ("html_sha256", pa.string()),
-    ("outcome", pa.string()),  # ok | timeout | dns | tls | refused | crash | error
-    ("error_message", pa.string()), ("started_at", _ts), ("ended_at", _ts), ("duration_s", pa.float64()),
-    ("retries", pa.int64()), ("partial", pa.bool_()), ("request_count", pa.int64()),
-    ("source", pa.string()),  # crawler | har
-]), KEY)
+SITE_VISITS = DatasetSpec("survey_site_visits", [
+    Col("visit_id", pa.string(), nullable=False), Col("domain", pa.string(), nullable=False),
+    Col("rank", pa.int64()), Col("group", pa.string(), doc="jp | other"),
+    Col("start_url", pa.string()), Col("final_url", pa.string()), Col("redirect_chain", pa.list_(pa.string())),
+    Col("title", pa.string()), Col("html_size", pa.int64()), Col("html_sha256", pa.string()),
+    Col("outcome", pa.string(), values=OUTCOMES),
+    Col("error_message", pa.string()), Col("started_at", _ts), Col("ended_at", _ts), Col("duration_s", pa.float64()),
+    Col("retries", pa.int64()), Col("partial", pa.bool_()), Col("request_count", pa.int64()),
+    Col("source", pa.string(), doc="crawler | har"),
+], KEY, unique=("visit_id",))
 
-REQUESTS = DatasetSpec("survey_requests", pa.schema([
-    ("visit_id", pa.string()), ("domain", pa.string()), ("request_id", pa.string()),
-    ("url", pa.string()), ("host", pa.string()), ("registrable_domain", pa.string()),
-    ("method", pa.string()), ("resource_type", pa.string()),
-    ("initiator_type", pa.string()), ("initiator_url", pa.string()), ("frame_id", pa.string()),
-    ("ts", _ts), ("status", pa.int64()), ("remote_ip", pa.string()), ("mime_type", pa.string()),
-    ("post_body_size", pa.int64()), ("third_party", pa.bool_()),
-    ("failed", pa.bool_()), ("error_text", pa.string()), ("partial", pa.bool_()),
-]), KEY)
+REQUESTS = DatasetSpec("survey_requests", [
+    Col("visit_id", pa.string(), nullable=False), Col("domain", pa.string()),
+    Col("request_id", pa.string(), nullable=False),
+    Col("url", pa.string(), nullable=False), Col("host", pa.string()), Col("registrable_domain", pa.string()),
+    Col("method", pa.string()), Col("resource_type", pa.string()),
+    Col("initiator_type", pa.string()), Col("initiator_url", pa.string()), Col("frame_id", pa.string()),
+    Col("ts", _ts, nullable=False), Col("status", pa.int64()), Col("remote_ip", pa.string()),
+    Col("mime_type", pa.string()), Col("post_body_size", pa.int64()), Col("third_party", pa.bool_()),
+    Col("failed", pa.bool_()), Col("error_text", pa.string()), Col("partial", pa.bool_()),
+], KEY, unique=("visit_id", "request_id"))
 
 CRAWL_HISTORY = DatasetSpec("survey_crawl_history", pa.schema([
     ("visit_id", pa.string()), ("domain", pa.string()), ("attempt", pa.int64()), ("url", pa.string()),
@@ -46,12 +53,13 @@ PAGES = DatasetSpec("survey_pages", pa.schema([  # home HTML and policy text kep
     ("dialogs", pa.list_(pa.string())),  # JavaScript dialogs the crawler dismissed: "<type>: <message>"
 ]), KEY)
 
-DETECTIONS = DatasetSpec("survey_detections", pa.schema([
-    ("domain", pa.string()), ("group", pa.string()), ("service_id", pa.string()),
-    ("service_name", pa.string()), ("kind", pa.string()), ("detected", pa.bool_()),
-    ("evidence_source", pa.string()),  # requests | html | none
-    ("evidence_urls", pa.list_(pa.string())), ("signatures_version", pa.string()),
-]), KEY)
+DETECTIONS = DatasetSpec("survey_detections", [
+    Col("domain", pa.string(), nullable=False), Col("group", pa.string()),
+    Col("service_id", pa.string(), nullable=False),
+    Col("service_name", pa.string()), Col("kind", pa.string()), Col("detected", pa.bool_(), nullable=False),
+    Col("evidence_source", pa.string(), values=EVIDENCE_SOURCES),
+    Col("evidence_urls", pa.list_(pa.string())), Col("signatures_version", pa.string()),
+], KEY, unique=("domain", "service_id"))
 
 _sentence = {"max_length": 1000}
 DISCLOSURES = DatasetSpec("survey_disclosures", [  # issue 20; columns documented in docs/survey.md
@@ -78,5 +86,4 @@ CATEGORIES = DatasetSpec("survey_categories", pa.schema([
     ("domain", pa.string()), ("category", pa.string()), ("category_source", pa.string()),  # input | heuristic
 ]), KEY)
 
-OUTCOMES = ["ok", "timeout", "dns", "tls", "refused", "crash", "error"]
 DISCLOSURE_CLASSES = ["both", "purpose_only", "service_only", "neither", "unsupported_language", "no_policy"]

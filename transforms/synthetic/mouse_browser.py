@@ -2,8 +2,8 @@
 
 A local FastAPI site serves a star-drawing page and a long browsing page, both embedding
 ``recorder.js`` with consent granted, and mounts the collector at ``/mouse``. Simulated users with
-distinct motor profiles (:mod:`synth`) draw the star and browse (click, drag, scroll) through
-WebDriver actions; the recorder's batches reach the collector and land in the lake under the day
+distinct motor profiles (:mod:`transforms.synthetic.mouse_sessions`) draw the star and browse
+(click, drag, scroll) through WebDriver actions; the recorder's batches reach the collector and land in the lake under the day
 the demo pins (``site.day``), ready for the ``mouse_features`` DAG.
 """
 from __future__ import annotations
@@ -22,7 +22,7 @@ from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
 
 from transforms.common.lake import Lake
-from transforms.mouse import synth
+from transforms.synthetic import mouse_sessions
 from transforms.mouse.collector import create_app
 
 log = logging.getLogger(__name__)
@@ -115,7 +115,7 @@ def chromium(binary: str = "/usr/bin/chromium", driver_path: str = "/usr/bin/chr
 class Performer:
     """Replays a motor profile's strokes through WebDriver pointer actions."""
 
-    def __init__(self, driver, profile: synth.MotorProfile, rng: np.random.Generator, pause_scale: float):
+    def __init__(self, driver, profile: mouse_sessions.MotorProfile, rng: np.random.Generator, pause_scale: float):
         self.driver, self.rng, self.pause_scale = driver, rng, pause_scale
         self.profile = profile.varied(rng)
         # the viewport is smaller than the window; WebDriver refuses moves outside it
@@ -131,7 +131,7 @@ class Performer:
         return int(np.clip(x, 1, self.viewport[0] - 2)), int(np.clip(y, 1, self.viewport[1] - 2))
 
     def stroke(self, builder, target):
-        samples = synth.stroke(self.profile, self.pos, target, self.rng)
+        samples = mouse_sessions.stroke(self.profile, self.pos, target, self.rng)
         previous = 0.0
         for t, x, y in list(samples[STEP_SAMPLES - 1::STEP_SAMPLES]) + [samples[-1]]:
             cx, cy = self._clamp(x, y)
@@ -141,7 +141,7 @@ class Performer:
         self.pos = target
 
     def target(self):
-        return self._clamp(*synth._target(self.profile, self.rng))
+        return self._clamp(*mouse_sessions._target(self.profile, self.rng))
 
     def pause(self, builder, mean):
         builder.pointer_action.pause(float(self.rng.exponential(mean * self.pause_scale)) + 0.02)
@@ -154,7 +154,7 @@ class Performer:
         margin = self.profile.star_size + 5
         center = (float(np.clip(home[0], margin, self.viewport[0] - margin)),
                   float(np.clip(home[1], margin, self.viewport[1] - margin)))
-        points = [self._clamp(*p) for p in synth.star_points(self.profile, center)]
+        points = [self._clamp(*p) for p in mouse_sessions.star_points(self.profile, center)]
         self.stroke(builder, points[0])
         self.pause(builder, self.profile.pause)
         builder.pointer_action.pointer_down(MouseButton.LEFT)
@@ -190,8 +190,8 @@ class Performer:
                     time.sleep(self.profile.scroll_dt)
 
 
-def record_session(driver, site: DemoSite, profile: synth.MotorProfile, task: str, rng, browse_actions: int = 6,
-                   pause_scale: float = 0.5, consent: bool = True) -> None:
+def record_session(driver, site: DemoSite, profile: mouse_sessions.MotorProfile, task: str, rng,
+                   browse_actions: int = 6, pause_scale: float = 0.5, consent: bool = True) -> None:
     """One recorded session (a fresh recorder session id) of ``profile`` doing ``task``."""
     started = time.time()
     driver.get(f"{site.url}/blank")
@@ -211,7 +211,7 @@ def run(lake: Lake, plan: dict[str, tuple[int, int]], users: int, seed: int, bro
         pause_scale: float = 0.5) -> dict:
     """Record every user's sessions in one browser: ``plan`` maps each day to its
     (star sessions, browse sessions) per user. Returns the number of batches stored per day."""
-    profiles = synth.profiles(users, seed)
+    profiles = mouse_sessions.profiles(users, seed)
     rng = np.random.default_rng(seed)
     counts = {}
     days = list(plan)

@@ -22,6 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
+from transforms.search_auth.ingest import AOL_HEADER_LINE
+
 TOPICS = {
     "weather": ("天気 予報 気温 台風 雨 雪 梅雨 花粉", "weather forecast rain snow temperature storm pollen humidity"),
     "food": ("ラーメン レシピ カレー 寿司 焼肉 居酒屋 弁当 ケーキ", "recipe ramen curry sushi pizza restaurant bakery salad"),
@@ -37,7 +39,6 @@ TOPICS = {
     "games": ("ゲーム 攻略 ガチャ 新作 任天堂 キャラ 実況 イベント", "game walkthrough nintendo release trailer character mods patch"),
 }
 TOPIC_NAMES = list(TOPICS)
-AOL_HEADER = "AnonID\tQuery\tQueryTime\tItemRank\tClickURL\n"
 
 
 def _profile(rng, peaks: int) -> np.ndarray:
@@ -48,6 +49,17 @@ def _profile(rng, peaks: int) -> np.ndarray:
         distance = np.minimum(np.abs(hours - center), 24 - np.abs(hours - center))
         weights += rng.uniform(0.5, 1.0) * np.exp(-0.5 * (distance / width) ** 2)
     return weights / weights.sum()
+
+
+def _day_pattern(user, index: int, day: date, holiday: bool):
+    """(day off?, hour profile, topic mixture) of ``user`` on ``day``: weekend/holiday hours, and
+    during a user's second pattern (a trip) other hours and a travel-heavy mixture."""
+    off = day.weekday() >= 5 or holiday
+    hours, mixture = (user.weekend_hours if off else user.weekday_hours), user.mixture
+    if user.second_pattern and user.second_pattern[0] <= index < user.second_pattern[1]:
+        hours = user.second_pattern[2]
+        mixture = 0.5 * mixture + 0.5 * np.eye(len(TOPICS))[TOPIC_NAMES.index("travel")]
+    return off, hours, mixture
 
 
 class User:
@@ -84,11 +96,7 @@ class User:
             return []
         self.mixture = 0.9 * self.mixture + 0.1 * rng.dirichlet(np.full(len(TOPICS), 0.3)) * self.drift * 10
         self.mixture /= self.mixture.sum()
-        off = day.weekday() >= 5 or holiday
-        hours, mixture = (self.weekend_hours if off else self.weekday_hours), self.mixture
-        if self.second_pattern and self.second_pattern[0] <= index < self.second_pattern[1]:
-            hours = self.second_pattern[2]
-            mixture = 0.5 * mixture + 0.5 * np.eye(len(TOPICS))[TOPIC_NAMES.index("travel")]
+        off, hours, mixture = _day_pattern(self, index, day, holiday)
         n = int(rng.poisson(self.volume * (self.weekend_factor if off else 1.0))) + 1
         rows = []
         for _ in range(n):
@@ -160,11 +168,7 @@ class RealShapeUser:
             return []
         self.mixture = (1 - self.drift) * self.mixture + self.drift * rng.dirichlet(np.full(len(TOPICS), 0.2))
         self.mixture /= self.mixture.sum()
-        off = day.weekday() >= 5 or holiday
-        hours, mixture = (self.weekend_hours if off else self.weekday_hours), self.mixture
-        if self.second_pattern and self.second_pattern[0] <= index < self.second_pattern[1]:
-            hours = self.second_pattern[2]
-            mixture = 0.5 * mixture + 0.5 * np.eye(len(TOPICS))[TOPIC_NAMES.index("travel")]
+        off, hours, mixture = _day_pattern(self, index, day, holiday)
         burst = 3.0 if rng.random() < 0.05 else 1.0
         n = int(rng.poisson(self.volume * burst * (self.weekend_factor if off else 1.0))) + 1
         rows = []
@@ -216,7 +220,7 @@ def generate(path: str, n_users: int = 100, n_days: int = 91, start: str = "2026
     total = clicked = 0
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w", encoding="utf-8") as out:
-        out.write(AOL_HEADER)
+        out.write(AOL_HEADER_LINE)
         for index in range(n_days):
             day = first + timedelta(days=index)
             for user in users:

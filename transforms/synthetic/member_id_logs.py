@@ -264,7 +264,7 @@ class Generator:
         """One combined-format file per day: access-YYYY-MM-DD.log; returns line counts."""
         Path(log_dir).mkdir(parents=True, exist_ok=True)
         (Path(log_dir) / "GENERATED.json").write_text(json.dumps({  # the report names its data source from this
-            "generator": "transforms/member_id/generator.py", "members": len(self.members), "seed": self.seed,
+            "generator": "transforms/synthetic/member_id_logs.py", "members": len(self.members), "seed": self.seed,
             "days": self.days, "start": self.start.isoformat()}))
         counts = {}
         for day in range(self.days):

@@ -4,7 +4,7 @@ A profile fixes how a person moves: peak speed, how much strokes bow sideways, t
 jitter, overshoot habit, pauses, click dwell, scroll rhythm, where on screen they work and how they
 draw the star. Strokes follow a minimum-jerk velocity profile (Flash & Hogan), the classic model of
 aimed hand movements; all randomness comes from one seed, so a generated data set is reproducible.
-The same profiles drive the real browser in :mod:`transforms.mouse.browser_demo`.
+The same profiles drive the real browser in :mod:`transforms.synthetic.mouse_browser`.
 """
 from __future__ import annotations
 
@@ -230,7 +230,8 @@ def write_inbox(inbox: Path, days: list[str], n_users: int, seed: int, **options
 
 def main(argv=None) -> None:
     import argparse
-    from datetime import date, timedelta
+
+    from transforms.common.days import span
 
     parser = argparse.ArgumentParser(description="Write synthetic Balabit-layout mouse logs per day")
     parser.add_argument("inbox")
@@ -241,9 +242,7 @@ def main(argv=None) -> None:
     parser.add_argument("--browse-actions", type=int, default=25)
     parser.add_argument("--labelled-tests", type=int, default=2)
     args = parser.parse_args(argv)
-    first = date.fromisoformat(args.start)
-    days = [(first + timedelta(days=i)).isoformat() for i in range(args.days)]
-    counts = write_inbox(Path(args.inbox), days, args.users, args.seed, browse_actions=args.browse_actions,
+    counts = write_inbox(Path(args.inbox), span(args.start, args.days), args.users, args.seed, browse_actions=args.browse_actions,
                          labelled_tests=args.labelled_tests)
     for day, c in counts.items():
         print(f"{day}: {c}")
