@@ -11,6 +11,9 @@ HTML / PHP / JSX tags dropped, OPP-115's ``|||`` segment marks removed) and writ
 ``bench/policy_disclosure.py`` reads: ``labels.csv``, ``policies.csv`` and ``policies/<id>.txt``.
 A missing snapshot or file stops the run with the fetch it needs (nothing is downloaded here).
 
+``seen_in_development`` marks the policies that the classifier's tests quote or paraphrase (its
+rules were written with them in view); the bench reports the pairs of the other policies apart.
+
 The tune / report split is fixed by policy: ``split_of(policy_id)`` (a hash, ~40 % tune); linked
 pages (``linked_from``) go with their parent policy.
 """
@@ -131,10 +134,10 @@ def build(mirror: Path, out: Path) -> tuple[int, int]:
         (out / "policies" / f"{row['policy_id']}.txt").write_text(text + "\n", encoding="utf-8")
     with (out / "policies.csv").open("w", encoding="utf-8", newline="") as fh:
         writer = csv.writer(fh)
-        writer.writerow(["id", "url", "linked_from", "language", "source"])
+        writer.writerow(["id", "url", "linked_from", "language", "seen_in_development", "source"])
         for row in sources:
             writer.writerow([row["policy_id"], row["url"], row["linked_from"], row["language"],
-                             f"{row['repo']}@{row['commit']}:{row['path']}"])
+                             row["seen_in_development"], f"{row['repo']}@{row['commit']}:{row['path']}"])
     with (out / "labels.csv").open("w", encoding="utf-8", newline="") as fh:
         writer = csv.writer(fh)
         writer.writerow(["pair_id", "policy_id", "service_id", "label", "split"])
