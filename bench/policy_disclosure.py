@@ -2,11 +2,12 @@
 
     python bench/policy_disclosure.py [--data /work/data/policy] [--split tune|report|all] [--errors]
 
-Data: a folder laid out like /work/data/policy (README there): ``labels.csv`` (hand-labelled
-(policy, service) pairs with a fixed tune/report split), ``policies.csv`` and ``policies/<id>.txt``
-(real policy texts; linked cookie / tool pages carry ``linked_from`` and are read with their
-parent, as the crawler does; ``seen_in_development`` marks policies the classifier's tests quote).
-``python bench/policy_corpus.py`` writes this folder from public snapshots. The texts are not shipped (site operators' copyright), so this is a
+Data: a folder laid out like /work/data/policy, written offline from public snapshots by
+``python bench/policy_corpus.py`` (sources and our labels are in ``bench/data/``): ``labels.csv``
+(hand-labelled (policy, service) pairs with a fixed tune/report split), ``policies.csv`` and
+``policies/<id>.txt`` (real policy texts; linked cookie / tool pages carry ``linked_from`` and are
+read with their parent, as the crawler does; ``seen_in_development`` marks policies the
+classifier's tests quote). The texts are not shipped (site operators' copyright), so this is a
 bench, not a test. Prints, per split, agreement, the confusion matrix and per-class precision /
 recall of both classifiers. ``--errors`` lists the learned classifier's misses — for the tune
 split only: the report split is for reporting, never for tuning.
