@@ -2,10 +2,12 @@
 
     python bench/policy_disclosure.py [--data /work/data/policy] [--split tune|report|all] [--errors]
 
-Data: a folder laid out like /work/data/policy (README there): ``labels.csv`` (hand-labelled
-(policy, service) pairs with a fixed tune/report split), ``policies.csv`` and ``policies/<id>.txt``
-(real policy texts; linked cookie / tool pages carry ``linked_from`` and are read with their
-parent, as the crawler does). The texts are not shipped (site operators' copyright), so this is a
+Data: a folder laid out like /work/data/policy, written offline from public snapshots by
+``python bench/policy_corpus.py`` (sources and our labels are in ``bench/data/``): ``labels.csv``
+(hand-labelled (policy, service) pairs with a fixed tune/report split), ``policies.csv`` and
+``policies/<id>.txt`` (real policy texts; linked cookie / tool pages carry ``linked_from`` and are
+read with their parent, as the crawler does; ``seen_in_development`` marks policies the
+classifier's tests quote). The texts are not shipped (site operators' copyright), so this is a
 bench, not a test. Prints, per split, agreement, the confusion matrix and per-class precision /
 recall of both classifiers. ``--errors`` lists the learned classifier's misses — for the tune
 split only: the report split is for reporting, never for tuning.
@@ -53,6 +55,11 @@ def policy_pages(data: Path) -> dict[str, list[PolicyPage]]:
     return pages
 
 
+def seen_in_development(data: Path) -> set[str]:
+    docs = pd.read_csv(data / "policies.csv", dtype=str, keep_default_na=False)
+    return set(docs.loc[docs.get("seen_in_development", "") == "yes", "id"]) if "seen_in_development" in docs else set()
+
+
 def report(name: str, truth: pd.Series, predicted: pd.Series) -> None:
     agreement = float((truth == predicted).mean())
     print(f"\n{name}: agreement {agreement:.3f} ({int((truth == predicted).sum())}/{len(truth)})")
@@ -77,6 +84,7 @@ def main() -> None:
     print("load average:", os.getloadavg())
     labels = pd.read_csv(args.data / "labels.csv")
     pages = policy_pages(args.data)
+    seen = seen_in_development(args.data)
     services = services_by_id()
     t0 = time.monotonic()
     train, held_out = policy_model.split(policy_model.load_sentences())
@@ -104,6 +112,10 @@ def main() -> None:
         print(f"\n===== {split} split: {len(part)} pairs, {part['policy_id'].nunique()} policies =====")
         report(f"learned ({learned.version})", part["label"], part["learned"])
         report("rule baseline (policy.classify_disclosure)", part["label"], part["baseline"])
+        unseen = part[~part["policy_id"].isin(seen)]
+        print(f"\npolicies not seen in development ({len(unseen)} pairs, {unseen['policy_id'].nunique()} policies): "
+              f"learned {(unseen['label'] == unseen['learned']).mean():.3f}, "
+              f"baseline {(unseen['label'] == unseen['baseline']).mean():.3f}")
     if args.errors:
         misses = result[(result["split"] == "tune") & (result["label"] != result["learned"])]
         for row in misses.itertuples():

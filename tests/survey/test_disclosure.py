@@ -86,6 +86,17 @@ def test_negation_of_service_and_purpose(classifier):
     assert "NEG" in tokens("当サイトではGoogleアナリティクスを使用しておりません。", "ja")
 
 
+def test_a_replaced_tool_is_not_named(classifier):
+    # paraphrase of Turbo-Tutorials' analytics policy (tune split of bench/data/policy_labels.csv)
+    text = "Rather than Google Analytics, this site counts visits with Plausible to see which tutorials are read."
+    assert cls(classifier, text, "google_analytics") == "purpose_only"
+    text = "We use Plausible, a privacy-friendly alternative to Google Analytics, to count page views."
+    assert cls(classifier, text, "google_analytics") == "purpose_only"
+    # the tool that is used is still named
+    assert cls(classifier, "We use Google Analytics instead of server logs to measure visits.",
+               "google_analytics") == "both"
+
+
 def test_negation_scoped_to_its_clause(classifier):
     # qawolf/qawolf privacy policy (2020), Apache-2.0 (verbatim): the library, not the site, is negated
     text = ("We use Hotjar only on our documentation and website to better understand our users’ needs and to "

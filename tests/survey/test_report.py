@@ -52,7 +52,7 @@ def write_crawl(lake, crawl_id, visit_rows, hits, classes, html_hits=()):
                           "purpose_sentence": "We analyse how visitors use our site." if c in ("both", "purpose_only") else None,
                           "purpose_url": f"https://{d}/privacy", "service_url": f"https://{d}/cookies",
                           "service_sentence": f"{s} | analytics cookie" if c in ("both", "service_only") else None,
-                          "classifier_version": "survey_disclosure_purpose:vTEST+r1", "baseline_class": "neither"}
+                          "classifier_version": "survey_disclosure_purpose:vTEST+r2", "baseline_class": "neither"}
                          for (d, s), c in classes.items()], columns=schemas.DISCLOSURES.schema.names)
     lake.write_partition(schemas.DISCLOSURES, crawl_id, disc)
     pages = pd.DataFrame({"domain": [r[0] for r in visit_rows], "title": ["オンラインショップ 通販"] * len(visit_rows),
@@ -145,7 +145,7 @@ def test_build_report_two_crawls(tmp_path):
     cats = pd.read_csv(os.path.join(base1, "tables", "categories.csv"))
     assert cats.loc[0, "category"] == "Shopping" and cats.loc[0, "jp_sites"] == 2
     # the disclosure table names the classifier version and links each site's evidence sentence
-    assert "survey_disclosure_purpose:vTEST+r1" in html1
+    assert "survey_disclosure_purpose:vTEST+r2" in html1
     evidence = pd.read_csv(os.path.join(base1, "tables", "disclosure_evidence.csv"))
     with_purpose = evidence[evidence["disclosure_class"].isin(["both", "purpose_only"])]
     assert len(with_purpose) and with_purpose["purpose_url"].notna().all()

@@ -34,7 +34,9 @@ import yaml
 from transforms.survey.policy_text import SUPPORTED, normalise, sentence_languages, split_sentences, tokens
 
 NAMES_PATH = Path(__file__).with_name("data") / "policy_names.yaml"
-RULES_VERSION = "r1"  # bump when the name or scope rules change (part of the classifier version)
+# bump when the name or scope rules change (part of the classifier version);
+# r2: "instead of / rather than / an alternative to X" does not name X as a tool in use
+RULES_VERSION = "r2"
 CLASSES = ("both", "purpose_only", "service_only", "neither", "unsupported_language", "no_policy")
 MAX_EVIDENCE = 1000
 
@@ -105,7 +107,9 @@ def _named_at(sentence: str, names: ServiceNames) -> list[int]:
     return sorted(found)
 
 
-_EN_CUE = re.compile(r"\b(not|never|no longer|without|neither|nor|stopped using|n't)\b|n't", re.I)
+# "instead of Google Analytics, Plausible is used": a name after a replacement cue is not a tool in use
+_EN_CUE = re.compile(r"\b(not|never|no longer|without|neither|nor|stopped using|n't|instead of|rather than|"
+                     r"alternatives? to)\b|n't", re.I)
 _EN_BREAK = re.compile(r"[;.]\s|\b(but|however|whereas|although|while|instead)\b|,\s*(and|which|who)\b", re.I)
 
 
