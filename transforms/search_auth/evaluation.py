@@ -149,8 +149,8 @@ def evaluate(features: pd.DataFrame, first_day: str, protocol: Protocol = Protoc
             if defence:
                 pos_veto = (copy[a, a, n_train:] >= veto_at[a]) & (req_nouns[a, n_train:] >= veto_nouns[a])
                 neg_veto = (copy[a, :, n_train:] >= veto_at[a]) & (req_nouns[:, n_train:] >= veto_nouns[a])
-                att = (copy_attack[a] >= veto_at[a]) & (nouns_attack[a] >= veto_nouns[a])
-                att_veto = np.repeat(att[None, :], n, axis=0)
+                replay_vetoed = (copy_attack[a] >= veto_at[a]) & (nouns_attack[a] >= veto_nouns[a])
+                att_veto = np.repeat(replay_vetoed[None, :], n, axis=0)
             else:
                 pos_veto, neg_veto = no_veto
                 att_veto = neg_veto
