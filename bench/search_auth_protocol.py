@@ -7,7 +7,7 @@ pairs, and its predictions compared with the compiled forest on the same pairs.
 Input: --log (an AOL/CSV log, read through the DAG's checks; counts printed) or --features (the
 parquet written by bench/search_auth_features.py).
 Usage: python bench/search_auth_protocol.py [--log PATH | --features PATH] [--first-day D] [--tz ZONE]
-       [--users N] [--min-active-days N] [--methods thesis,extended,sparse] [--out DIR]
+       [--users N|FILE] [--min-active-days N] [--methods thesis,sparse] [--out DIR]
 """
 import argparse
 import logging
@@ -19,6 +19,7 @@ import pandas as pd
 from sklearn.ensemble import RandomForestClassifier
 
 from transforms.search_auth import evaluation
+from transforms.search_auth.cli import limit_users
 from transforms.search_auth.forest import fit_predict, pair_forests_sweep
 
 
@@ -49,9 +50,9 @@ def main():
     parser.add_argument("--first-day", help="first of the 91 days (default: the first day in the data)")
     parser.add_argument("--tz", default="Asia/Tokyo", help="timezone of the log's naive timestamps")
     parser.add_argument("--sample-pairs", type=int, default=40)
-    parser.add_argument("--users", type=int, default=0, help="limit to the first N users (0: all)")
+    parser.add_argument("--users", default="0", help="the first N user ids (0: all) or a file of user ids (one a line)")
     parser.add_argument("--min-active-days", type=int, default=7, help="per period (the sa_min_active_days default)")
-    parser.add_argument("--methods", default="thesis,extended,sparse")
+    parser.add_argument("--methods", default="thesis,sparse", help="thesis,extended,sparse (timed separately)")
     parser.add_argument("--dims", type=int, default=200)
     parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--out", default="/tmp/search_auth_bench/report")
@@ -75,9 +76,12 @@ def main():
         print(f"{args.log}: {describe_counts(counts)} ({time.perf_counter() - started:.0f}s, not in the protocol time)")
     else:
         features = pd.read_parquet(args.features)
-    if args.users:
-        keep = sorted(features["user_id"].unique())[:args.users]
-        features = features[features["user_id"].isin(keep)]
+    if args.users.isdigit():
+        if int(args.users):
+            keep = sorted(features["user_id"].unique())[:int(args.users)]
+            features = features[features["user_id"].isin(keep)]
+    else:
+        features = limit_users(args.users, features)
     first_day = args.first_day or str(features["ds"].min())
     names = {"thesis": evaluation.THESIS, "extended": evaluation.EXTENDED, "sparse": evaluation.SPARSE}
     protocol = evaluation.Protocol(min_active_days=args.min_active_days, doc2vec_dims=args.dims,

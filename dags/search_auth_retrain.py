@@ -14,6 +14,8 @@ the authentication forest on the days after the first 28, measures it on the las
 with window, parameters, metrics). **promotion_gate** makes it current only if its held-out
 `TRACKSCOPE_SA_GATE_METRIC` is not worse than the current model's by more than
 `TRACKSCOPE_SA_GATE_TOLERANCE`; the decision is logged in `models/search_auth/history.jsonl`.
+`TRACKSCOPE_SA_FEATURE_SET=sparse` trains the sparse method (11 features + a per-user replay veto,
+applied to the held-out decisions before the gate compares them).
 """
 
 

@@ -6,6 +6,7 @@ import pytest
 from sklearn.dummy import DummyClassifier
 
 from transforms.common.validation import CheckpointFailed
+from transforms.search_auth import panel as panel_mod
 from transforms.search_auth import schemas, stages, training
 from transforms.common.days import day_range
 
@@ -49,6 +50,31 @@ def test_templates_retraining_gate_and_scoring(sa_settings, generated_log):
     assert genuine["decision"] in {"accept", "reject"} and 0 <= genuine["score"] <= 1
     assert len(genuine["features"]) == 4
     assert training.score(sa_settings, "rare", "2026-02-05")["decision"] == "insufficient_history"
+
+
+def test_sparse_model_retrains_behind_the_gate_and_its_veto_rejects_a_replayed_day(sa_settings, generated_log):
+    settings = with_overrides(sa_settings, sa_feature_set="sparse")
+    _features_for(settings, day_range("2026-01-01", "2026-02-05"))
+    version = training.retrain(settings, "2026-02-04")
+    meta = training.registry(settings).meta(version)
+    assert meta["params"]["features"] == panel_mod.SPARSE_FEATURES
+    assert 0.5 < meta["metrics"]["accuracy"] <= 1.0 and "holdout_rows_vetoed" in meta["metrics"]
+    assert training.promotion_gate(settings, version)["promoted"]
+    veto = training.current_bundle(settings)["replay_veto"]
+    protected = sorted(u for u, (tau, _) in veto["rules"].items() if tau < float("inf"))
+    assert protected, veto["rules"]
+
+    genuine = training.score(settings, protected[0], "2026-02-05")
+    assert genuine["decision"] in {"accept", "reject"} and genuine["replay_veto"]["rule"]["calibrated_for_user"]
+    # an attacker replays the user's previous day on 2026-02-05: the veto rejects it whatever the forest says
+    day = settings.lake.read_partition(schemas.DAILY_FEATURES, "2026-02-05")
+    before = settings.lake.read_partition(schemas.DAILY_FEATURES, "2026-02-04").set_index("user_id")
+    replayed = day.user_id == protected[0]
+    day.loc[replayed, "document"] = pd.Series([before.loc[protected[0], "document"]], index=day.index[replayed])
+    settings.lake.write_partition(schemas.DAILY_FEATURES, "2026-02-05", day)
+    attack = training.score(settings, protected[0], "2026-02-05")
+    assert attack["replay_veto"]["vetoed"] and attack["decision"] == "reject"
+    assert attack["replay_veto"]["copy_similarity"] == pytest.approx(1.0)
 
 
 def test_gate_refuses_a_worse_model(sa_settings, generated_log):

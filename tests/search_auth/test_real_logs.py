@@ -112,13 +112,25 @@ def test_protocol_on_a_sparse_log_excludes_users_without_test_days(tmp_path):
     assert sum(row["users"] for row in result["deciles"][evaluation.THESIS]) == 8
 
 
-def test_replay_scenario_is_scored_and_the_veto_stops_it(tmp_path):
+def test_replay_scenario_is_scored_and_the_veto_stops_it(tmp_path, monkeypatch):
     log = tmp_path / "log.txt"
     generate(str(log), n_users=12, n_days=91, seed=7, shape="real")
     features = features_from_log(str(log), "Asia/Tokyo", 256)[0]
     assert "domains" in features.columns and features["domains"].map(len).sum() > 0
+    attack_shapes = []
+    real_sweep = evaluation.pair_forests_sweep
+
+    def recording_sweep(*args):
+        attack_shapes.append((args[8].shape, args[0].shape[1]))  # (attack rows, features of the method)
+        return real_sweep(*args)
+
+    monkeypatch.setattr(evaluation, "pair_forests_sweep", recording_sweep)
     result = evaluation.evaluate(features, "2026-01-01", evaluation.Protocol(
         methods=(evaluation.EXTENDED, evaluation.SPARSE), min_active_days=5, **SMALL))
+    # the forest scores the replayed days' features (B, test days, features), not the veto flags
+    n, test_days = result["users"], evaluation.Protocol().test_days
+    assert {shape for shape, _ in attack_shapes} == {(n, test_days, 7), (n, test_days, 11)}
+    assert all(shape[2] == n_features for shape, n_features in attack_shapes)
     ext, sparse = result["methods"][evaluation.EXTENDED], result["methods"][evaluation.SPARSE]
     assert ext["impersonation_tried"] > 0 and ext["impersonation_tried"] == sparse["impersonation_tried"]
     assert sparse["impersonation_FAR"] < ext["impersonation_FAR"]

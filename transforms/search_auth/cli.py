@@ -11,7 +11,7 @@ import logging
 import sys
 
 
-def _users(spec: str | None, features):
+def limit_users(spec: str | None, features):
     """``--users``: a file with one user id per line, or a count (the N most active users)."""
     from pathlib import Path
 
@@ -87,7 +87,7 @@ def main(argv=None) -> int:
             raise SystemExit("--first-day is needed without --log")
         first_day = args.first_day
         features = read_features(settings, first_day, shift(first_day, 90))
-    features = _users(args.users, features)
+    features = limit_users(args.users, features)
     min_days = settings.sa_min_active_days if args.min_active_days is None else args.min_active_days
     names = {"thesis": evaluation.THESIS, "extended": evaluation.EXTENDED, "sparse": evaluation.SPARSE}
     options = dict(min_active_days=min_days, missing=args.missing, trees=args.trees, doc2vec_dims=args.dims,

@@ -14,6 +14,7 @@ import pandas as pd
 from transforms.common.days import span
 from transforms.search_auth import panel as panel_mod
 from transforms.search_auth.forest import max_features_for, pair_forests_sweep
+from transforms.search_auth.replay import COPY_WINDOW, VETO_TARGET, noun_counts, veto_rule
 
 log = logging.getLogger(__name__)
 THESIS = "thesis (per-pair RF, 4 features)"
@@ -23,8 +24,6 @@ SPARSE = "sparse (per-pair RF, 11 features, replay veto)"
 METHODS = {THESIS: (panel_mod.THESIS_FEATURES, False),
            EXTENDED: (panel_mod.EXTENDED_FEATURES, False),
            SPARSE: (panel_mod.SPARSE_FEATURES, True)}
-VETO_GRID = (0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 1.0)
-VETO_MIN_NOUNS = (1, 2, 3, 5)  # a user who repeats short days is protected on longer ones only
 
 
 @dataclass
@@ -40,8 +39,8 @@ class Protocol:
     thresholds: tuple = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8)  # decision thresholds swept (accept: P > t)
     decision_threshold: float = 0.5  # the thesis' 0.5 for thesis/extended
     sparse_threshold: float = 0.5  # operating point of the sparse method (chosen on a tuning run)
-    copy_window: int = 14  # replay defence: the request's nouns vs each of A's days d-1 … d-14
-    veto_target: float = 0.05  # per user: the lowest copy threshold that vetoes ≤ 5 % of A's own train days
+    copy_window: int = COPY_WINDOW  # replay defence: the request's nouns vs each of A's days d-1 … d-14
+    veto_target: float = VETO_TARGET  # per user: the lowest copy threshold that vetoes ≤ 5 % of A's own train days
     trees: int = 100
     doc2vec_dims: int = 200
     doc2vec_epochs: int = 20
@@ -90,7 +89,7 @@ def evaluate(features: pd.DataFrame, first_day: str, protocol: Protocol = Protoc
     attack = np.zeros((n, n, protocol.test_days, len(names)), np.float32)
     copy = np.zeros((n, n, len(eval_days)), np.float32)  # replay defence: request vs A's own recent days
     copy_attack = np.zeros((n, protocol.test_days), np.float32)
-    nouns = np.asarray(panel.bow.sum(axis=1)).ravel().reshape(n, len(days))  # distinct nouns per user-day
+    nouns = noun_counts(panel)
     nouns_attack = np.zeros((n, protocol.test_days))
     tmpl_ok = np.zeros((n, len(eval_days)), bool)
     tmpl_first_test = None
@@ -119,7 +118,7 @@ def evaluate(features: pd.DataFrame, first_day: str, protocol: Protocol = Protoc
     veto = []
     for a in range(n):
         genuine = (tmpl_ok[a] & req_ok[a])[:n_train]
-        veto.append(_veto_rule(copy[a, a, :n_train][genuine], req_nouns[a, :n_train][genuine], protocol.veto_target))
+        veto.append(veto_rule(copy[a, a, :n_train][genuine], req_nouns[a, :n_train][genuine], protocol.veto_target))
     veto_at = np.array([v[0] for v in veto])
     veto_nouns = np.array([v[1] for v in veto])
     results, per_user, sweeps, deciles = {}, {}, {}, {}
@@ -148,8 +147,8 @@ def evaluate(features: pd.DataFrame, first_day: str, protocol: Protocol = Protoc
             if defence:
                 pos_veto = (copy[a, a, n_train:] >= veto_at[a]) & (req_nouns[a, n_train:] >= veto_nouns[a])
                 neg_veto = (copy[a, :, n_train:] >= veto_at[a]) & (req_nouns[:, n_train:] >= veto_nouns[a])
-                att = (copy_attack[a] >= veto_at[a]) & (nouns_attack[a] >= veto_nouns[a])
-                att_veto = np.repeat(att[None, :], n, axis=0)
+                replay_vetoed = (copy_attack[a] >= veto_at[a]) & (nouns_attack[a] >= veto_nouns[a])
+                att_veto = np.repeat(replay_vetoed[None, :], n, axis=0)
             else:
                 pos_veto, neg_veto = no_veto
                 att_veto = neg_veto
@@ -205,19 +204,6 @@ def select_users(active: np.ndarray, protocol: Protocol) -> tuple[np.ndarray, di
         keep &= ~fail
     excluded["no test days at all"] = int((periods["test"] == 0).sum())
     return keep, excluded
-
-
-def _veto_rule(genuine_copy: np.ndarray, genuine_nouns: np.ndarray, target: float) -> tuple[float, int]:
-    """(copy threshold, minimum distinct nouns) of a user's replay veto: the most aggressive rule
-    (fewest nouns first, then the lowest threshold) that vetoes at most ``target`` of the user's
-    own training days; (inf, 0): the user repeats whole days too often for any rule."""
-    if genuine_copy.size == 0:
-        return float("inf"), 0
-    for min_nouns in VETO_MIN_NOUNS:
-        for tau in VETO_GRID:
-            if ((genuine_copy >= tau) & (genuine_nouns >= min_nouns)).mean() <= target:
-                return tau, min_nouns
-    return float("inf"), 0
 
 
 def _rates(c) -> dict:

@@ -46,7 +46,8 @@ class Authenticator(Model):
         panel.docvec = panel_vectors(self.doc2vec, panel, self.params["seed"])
         panel.build_bow()
         rng = np.random.default_rng(self.params["seed"])  # the same impostors on every call
-        return labelled_rows(panel, labelled, self.feature_names, rng, self.params["impostors_per_day"])
+        X, y, _rows = labelled_rows(panel, labelled, self.feature_names, rng, self.params["impostors_per_day"])
+        return X, y
 
     def fit(self, data: dict) -> "Authenticator":
         from sklearn.ensemble import RandomForestClassifier

@@ -44,6 +44,7 @@ class Panel:
     bow: sp.csr_matrix | None = field(default=None, repr=False)  # (U*D, V) binary token presence
     domains: list | None = None  # [u][d] -> tuple of clicked domains (logs with clicks only)
     dom_bow: sp.csr_matrix | None = field(default=None, repr=False)  # (U*D, domains) binary
+    vocab: dict | None = field(default=None, repr=False)  # noun -> column of ``bow``
 
     @property
     def active(self) -> np.ndarray:
@@ -54,11 +55,11 @@ class Panel:
         return np.array([int(date.fromisoformat(d).weekday() >= 5 or d in self.holidays) for d in self.days])
 
     def build_bow(self) -> None:
-        self.bow = self._presence(self.documents)
+        self.bow, self.vocab = self._presence(self.documents)
         if self.domains is not None:
-            self.dom_bow = self._presence(self.domains)
+            self.dom_bow, _ = self._presence(self.domains)
 
-    def _presence(self, per_user) -> sp.csr_matrix:
+    def _presence(self, per_user) -> tuple[sp.csr_matrix, dict]:
         vocab: dict[str, int] = {}
         rows, cols = [], []
         for u, per_day in enumerate(per_user):
@@ -67,7 +68,7 @@ class Panel:
                     rows.append(u * len(self.days) + d)
                     cols.append(vocab.setdefault(token, len(vocab)))
         shape = (len(self.users) * len(self.days), max(len(vocab), 1))
-        return sp.csr_matrix((np.ones(len(rows), np.float32), (rows, cols)), shape=shape)
+        return sp.csr_matrix((np.ones(len(rows), np.float32), (rows, cols)), shape=shape), vocab
 
 
 def from_features(features: pd.DataFrame, days: list[str], users=None, holidays=()) -> Panel:
@@ -197,6 +198,11 @@ def token_weights(panel: Panel, last_day: int) -> np.ndarray:
     rows = (np.arange(len(panel.users))[:, None] * len(panel.days) + np.arange(last_day)[None, :]).ravel()
     df = np.asarray(panel.bow[rows].sum(axis=0)).ravel()
     return np.log((len(rows) + 1.0) / (df + 1.0)).astype(np.float32)
+
+
+def unseen_token_weight(panel: Panel, last_day: int) -> float:
+    """The weight :func:`token_weights` gives a noun seen on no user-day before ``last_day``."""
+    return float(np.log(len(panel.users) * last_day + 1.0))
 
 
 def copy_similarity(panel: Panel, d: int, idf: np.ndarray, window: int = 14,

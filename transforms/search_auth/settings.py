@@ -20,7 +20,7 @@ class SearchAuthSettings(BaseSettings):
     sa_window_days: int = 63  # rolling retraining window (28 template days + train + holdout)
     sa_holdout_days: int = 7
     sa_rf_trees: int = 100
-    sa_feature_set: str = "extended"  # "thesis" (4 features) or "extended" (7)
+    sa_feature_set: str = "extended"  # "thesis" (4 features), "extended" (7) or "sparse" (11 + replay veto)
     sa_gate_metric: str = "accuracy"
     sa_gate_tolerance: float = 0.01
     sa_decision_threshold: float = 0.5

@@ -15,6 +15,7 @@ import numpy as np
 from transforms.common.days import window
 from transforms.common.models import GateRule, ModelRegistry
 from transforms.search_auth import panel as panel_mod
+from transforms.search_auth import replay
 from transforms.search_auth.settings import SearchAuthSettings
 
 log = logging.getLogger(__name__)
@@ -50,23 +51,45 @@ def bundle_for_day(settings: SearchAuthSettings, ds: str):
     return version, reg.load(version)
 
 
+FEATURE_SETS = {"thesis": panel_mod.THESIS_FEATURES, "extended": panel_mod.EXTENDED_FEATURES,
+                "sparse": panel_mod.SPARSE_FEATURES}  # sparse: + the replay veto
+
+
 def feature_names(settings: SearchAuthSettings) -> list[str]:
-    return panel_mod.THESIS_FEATURES if settings.sa_feature_set == "thesis" else panel_mod.EXTENDED_FEATURES
+    if settings.sa_feature_set not in FEATURE_SETS:
+        raise ValueError(f"sa_feature_set {settings.sa_feature_set!r}: one of {sorted(FEATURE_SETS)}")
+    return FEATURE_SETS[settings.sa_feature_set]
 
 
-def labelled_rows(panel, day_indices, names, rng, impostors=IMPOSTORS_PER_DAY):
-    X, y = [], []
+def labelled_rows(panel, day_indices, names, rng, impostors=IMPOSTORS_PER_DAY, idf=None):
+    """Rows (A's template vs B's day d; label 1 when B is A) and, per row, the claimed user A,
+    the replay copy similarity and the request's distinct nouns (both 0 without ``idf``)."""
+    X, y, claimed, copies, nouns = [], [], [], [], []
     n = len(panel.users)
+    counts = replay.noun_counts(panel)
     for d in day_indices:
         t = panel_mod.templates(panel, d)
         feats = panel_mod.request_features(panel, t, feature_names=names)
+        copy = panel_mod.copy_similarity(panel, d, idf, replay.COPY_WINDOW) if idf is not None else np.zeros((n, n))
         for a in np.flatnonzero(t.usable):
-            if panel.active[a, d]:
-                X.append(feats[a, a]), y.append(1)
             others = np.flatnonzero(panel.active[:, d] & (np.arange(n) != a))
-            for b in rng.choice(others, size=min(impostors, len(others)), replace=False):
-                X.append(feats[a, b]), y.append(0)
-    return np.array(X, dtype=np.float32).reshape(-1, len(names)), np.array(y)
+            requests = ([a] if panel.active[a, d] else []) + list(
+                rng.choice(others, size=min(impostors, len(others)), replace=False))
+            for b in requests:
+                X.append(feats[a, b]), y.append(int(b == a)), claimed.append(a)
+                copies.append(copy[a, b]), nouns.append(counts[b, d])
+    return (np.array(X, dtype=np.float32).reshape(-1, len(names)), np.array(y),
+            {"claimed": np.array(claimed, int), "copy": np.array(copies), "nouns": np.array(nouns)})
+
+
+def calibrate_vetoes(panel, rows: dict, y: np.ndarray) -> dict:
+    """Per user id: the replay veto rule calibrated on the user's own (genuine) training rows."""
+    rules = {}
+    for a, user in enumerate(panel.users):
+        own = (rows["claimed"] == a) & (y == 1)
+        if own.any():
+            rules[str(user)] = replay.veto_rule(rows["copy"][own], rows["nouns"][own])
+    return rules
 
 
 def holdout_metrics(truth: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
@@ -105,15 +128,33 @@ def retrain(settings: SearchAuthSettings, ds: str, classifier_factory=None) -> s
     panel.build_bow()
     names = feature_names(settings)
     rng = np.random.default_rng(settings.sa_seed)
-    X_train, y_train = labelled_rows(panel, range(settings.sa_template_days, holdout_start), names, rng)
-    X_test, y_test = labelled_rows(panel, range(holdout_start, len(days)), names, rng)
+    # the replay veto (sparse set): noun weights from the days before the holdout, rules per user
+    # calibrated on their own training days, applied to the held-out decisions the gate compares
+    defence = settings.sa_feature_set == "sparse"
+    idf = panel_mod.token_weights(panel, holdout_start) if defence else None
+    X_train, y_train, train_rows = labelled_rows(panel, range(settings.sa_template_days, holdout_start), names, rng,
+                                                 idf=idf)
+    X_test, y_test, test_rows = labelled_rows(panel, range(holdout_start, len(days)), names, rng, idf=idf)
     classifier = classifier_factory() if classifier_factory else RandomForestClassifier(
         n_estimators=settings.sa_rf_trees, random_state=settings.sa_seed, class_weight="balanced",
         min_samples_leaf=2, n_jobs=1)
     classifier.fit(X_train, y_train)
-    metrics = {**holdout_metrics(y_test, classifier.predict(X_test)),
-               "train_rows": int(len(y_train)), "holdout_rows": int(len(y_test))}
+    predicted = classifier.predict(X_test)
     bundle = {"doc2vec": doc2vec, "classifier": classifier, "features": names}
+    vetoed = np.zeros(len(y_test), bool)
+    if defence:
+        rules = calibrate_vetoes(panel, train_rows, y_train)
+        fallback = replay.default_rule(rules)
+        claimed = panel.users[test_rows["claimed"]] if len(y_test) else []
+        vetoed = np.array([replay.vetoed(c, k, rules.get(str(u), fallback)) for u, c, k in
+                           zip(claimed, test_rows["copy"], test_rows["nouns"])], bool).reshape(-1)
+        predicted = np.where(vetoed, 0, predicted)
+        bundle["replay_veto"] = {"rules": rules, "default_rule": fallback, "window": replay.COPY_WINDOW,
+                                 "idf": dict(zip(panel.vocab, idf[list(panel.vocab.values())].tolist())),
+                                 "idf_unseen": panel_mod.unseen_token_weight(panel, holdout_start)}
+    metrics = {**holdout_metrics(y_test, predicted),
+               "train_rows": int(len(y_train)), "holdout_rows": int(len(y_test)),
+               "holdout_rows_vetoed": int(vetoed.sum())}
     params = {"doc2vec_dims": settings.sa_doc2vec_dims, "doc2vec_epochs": settings.sa_doc2vec_epochs,
               "seed": settings.sa_seed, "trees": settings.sa_rf_trees, "features": names,
               "impostors_per_day": IMPOSTORS_PER_DAY}
@@ -155,6 +196,22 @@ def score(settings: SearchAuthSettings, user_id: str, ds: str, bundle=None) -> d
     probability = float(classifier.predict_proba(row.reshape(1, -1))[0, list(classifier.classes_).index(1)])
     importances = getattr(classifier, "feature_importances_", np.zeros(len(names)))
     ranked = sorted(zip(names, row.tolist(), importances.tolist()), key=lambda x: -x[2])
-    return {**result, "score": probability,
-            "decision": "accept" if probability >= settings.sa_decision_threshold else "reject",
+    decision = "accept" if probability >= settings.sa_decision_threshold else "reject"
+    if "replay_veto" in bundle:
+        result["replay_veto"] = _replay_check(bundle["replay_veto"], panel, str(user_id), len(days) - 1)
+        if result["replay_veto"]["vetoed"]:
+            decision = "reject"
+    return {**result, "score": probability, "decision": decision,
             "features": {n: {"value": v, "importance": i} for n, v, i in ranked[:4]}}
+
+
+def _replay_check(veto: dict, panel, user_id: str, d: int) -> dict:
+    """Does the day's query set copy one of the user's own recent days (the model's rule for them)?"""
+    idf = replay.idf_for_panel(panel, veto["idf"], veto["idf_unseen"])
+    copy = float(panel_mod.copy_similarity(panel, d, idf, veto["window"])[0, 0])
+    nouns = int(replay.noun_counts(panel)[0, d])
+    calibrated = user_id in veto["rules"]
+    rule = tuple(veto["rules"][user_id] if calibrated else veto["default_rule"])
+    return {"vetoed": bool(replay.vetoed(copy, nouns, rule)), "copy_similarity": copy, "distinct_nouns": nouns,
+            "rule": {"copy_threshold": rule[0] if np.isfinite(rule[0]) else None,  # None: no veto for this user
+                     "min_nouns": rule[1], "calibrated_for_user": calibrated}}
