@@ -256,7 +256,7 @@ def create_app(db_url: str, lake_uri: str, city_mmdb: str, isp_mmdb: str, worker
     batch_link = {"GetEstimations": {"operationId": "get_estimations",
                                      "parameters": {"key": "$response.body#/items/0/key"}}}
 
-    @app.post("/v1/estimations/batch", status_code=202, response_model=AcceptedBatch,
+    @app.post("/v1/estimation-batches", status_code=202, response_model=AcceptedBatch,
               operation_id="submit_estimations", responses={
                   202: {"links": batch_link}, **common, **problem_responses(
                       409, 422, 429, s400="body is not valid JSON",
