@@ -59,6 +59,17 @@ def cpu_seconds(pid) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def cpu_by_pid(pids) -> dict[int, float]:
+    """CPU seconds so far of those of ``pids`` that still run."""
+    out = {}
+    for pid in pids:
+        try:
+            out[pid] = cpu_seconds(pid)
+        except (OSError, IndexError):
+            continue
+    return out
+
+
 def with_children(pid: int) -> list[int]:
     """``pid`` and its direct children (uvicorn's worker processes)."""
     children = []
@@ -239,15 +250,16 @@ def api_throughput(estimator, work: Path, queries, args):
                   if validate_ip(r.ip)[0] is not None]  # the API refuses what the ingest quarantines
         # warm-up: GeoIP readers, UA cache, SQL connections
         asyncio.run(load(bodies[:200], key, port, concurrency, 60, args.api_batch))
-        servers, backends = with_children(server.pid), pg_backends(pg_name) if args.api_db == "postgresql" else []
-        cpu_of = lambda pids: sum(cpu_seconds(pid) for pid in pids if Path(f"/proc/{pid}").exists())  # noqa: E731
-        groups = (servers, [os.getpid()], backends)
-        cpu_before = [cpu_of(g) for g in groups]
+        backends = (lambda: pg_backends(pg_name)) if args.api_db == "postgresql" else list
+        groups = (lambda: with_children(server.pid), lambda: [os.getpid()], backends)
+        cpu_before = [cpu_by_pid(g()) for g in groups]
         done, failed, trips, elapsed = asyncio.run(load(bodies[200:], key, port, concurrency, seconds, args.api_batch))
-        cpu = [(cpu_of(g) - before) * 1000 / max(1, done + failed) for g, before in zip(groups, cpu_before)]
+        # a process that ended during the run is not counted; one that started during it, wholly
+        cpu = [sum(now - before.get(pid, 0.0) for pid, now in cpu_by_pid(g()).items()) * 1000 / max(1, done + failed)
+               for g, before in zip(groups, cpu_before)]
         print(f"CPU per estimation: API server(s) {cpu[0]:.2f} ms, load generator {cpu[1]:.2f} ms"
-              + (f", PostgreSQL's {len(backends)} backends {cpu[2]:.2f} ms" if backends else ""), flush=True)
-        return done, failed, trips, elapsed, sum(rss_mb(pid, "VmHWM") for pid in servers)
+              + (f", PostgreSQL backends {cpu[2]:.2f} ms" if args.api_db == "postgresql" else ""), flush=True)
+        return done, failed, trips, elapsed, sum(rss_mb(pid, "VmHWM") for pid in with_children(server.pid))
     finally:
         server.terminate()
         server.wait(timeout=30)
