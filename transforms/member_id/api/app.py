@@ -20,13 +20,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 from datetime import datetime, timedelta, timezone
 from typing import Annotated, Optional
 
+import anyio.to_thread
 from fastapi import Depends, FastAPI, Header, HTTPException, Path, Query
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from fastapi.security import APIKeyHeader
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
@@ -159,6 +160,13 @@ def create_app(db_url: str, lake_uri: str, city_mmdb: str, isp_mmdb: str, worker
     pool = WorkerPool(engine, ModelSource(lake_uri, reload_s), (city_mmdb, isp_mmdb), workers, lease_s,
                       max_attempts=max_attempts, retry_s=retry_s, retention_s=retention_s)
     key_cache: dict[str, tuple[float, dict]] = {}  # raw key -> (expiry on the monotonic clock, row)
+    # SQL calls run in threads, at most as many at once as the engine keeps connections: more (the
+    # thread pool has 40) made SQLAlchemy open and close overflow connections all the time, a
+    # PostgreSQL backend process each
+    sql_slots = anyio.CapacityLimiter(db.POOL_SIZE)
+
+    async def run_in_threadpool(function, *args):
+        return await anyio.to_thread.run_sync(functools.partial(function, *args), limiter=sql_slots)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app):

@@ -87,10 +87,14 @@ def _writing(engine: sa.Engine):
     return locked()
 
 
+POOL_SIZE = 10  # connections kept open per engine; the app runs at most this many SQL calls at once
+
+
 def connect(url: str) -> sa.Engine:
     if url.startswith("sqlite:///"):
         Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
-    kwargs = {"connect_args": {"check_same_thread": False, "timeout": 30}} if url.startswith("sqlite") else {"pool_size": 10}
+    kwargs = {"connect_args": {"check_same_thread": False, "timeout": 30}} if url.startswith("sqlite") else {}
+    kwargs.update(pool_size=POOL_SIZE, max_overflow=10)  # the overflow serves the workers and the result poller
     engine = sa.create_engine(url, **kwargs)
     if url.startswith("sqlite"):
         @sa.event.listens_for(engine, "connect")
