@@ -7,10 +7,14 @@ Data: synthetic (transforms/synthetic/member_id_logs.py): ``--days`` days form t
 ``--per-member`` most recent accesses per member, as the served estimator keeps), the next day
 gives the queries. The model is a GBM on 50k pairs (accuracy is not the point here).
 API: the app runs under uvicorn in child processes (``--api-processes``, each with
-``--api-workers`` estimation threads; request store ``--api-db``: SQLite file, or a throw-away
-PostgreSQL database on 127.0.0.1:5432 dropped afterwards), the load generator here keeps
-``--api-concurrency`` clients busy, each doing a POST and a long-poll GET of the result. Traffic
-goes to 127.0.0.1 only; the load is bounded in count and time.
+``--api-workers`` estimation threads; request store ``--api-db``: a SQLite file and/or a
+throw-away PostgreSQL database on the ``--api-pg`` server, dropped afterwards). Per store, the
+baseline runs first: one process, ``--api-concurrency`` clients each doing a POST and a long-poll
+GET of its result; then, in the same run, the configuration asked for (``--api-processes``,
+``--api-batch`` B: ``--api-batch-clients`` clients each doing a batch POST of B accesses and one
+long-poll GET of the B results). CPU per estimation is reported for the API processes, the load
+generator and PostgreSQL's backends. Traffic goes to 127.0.0.1 only; the load is bounded in
+count and time.
 """
 import argparse
 import asyncio
@@ -55,6 +59,17 @@ def cpu_seconds(pid) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def cpu_by_pid(pids) -> dict[int, float]:
+    """CPU seconds so far of those of ``pids`` that still run."""
+    out = {}
+    for pid in pids:
+        try:
+            out[pid] = cpu_seconds(pid)
+        except (OSError, IndexError):
+            continue
+    return out
+
+
 def with_children(pid: int) -> list[int]:
     """``pid`` and its direct children (uvicorn's worker processes)."""
     children = []
@@ -77,6 +92,19 @@ def pg_database(create: bool, name: str) -> None:
     with admin.connect() as conn:
         conn.execute(sa.text(f"CREATE DATABASE {name}" if create else f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
     admin.dispose()
+
+
+def pg_backends(name: str) -> list[int]:
+    """Process ids of the PostgreSQL backends serving database ``name`` (their CPU is the API's
+    too: the server runs on this machine)."""
+    import sqlalchemy as sa
+
+    admin = sa.create_engine(PG_ADMIN)
+    with admin.connect() as conn:
+        pids = conn.execute(sa.text("SELECT pid FROM pg_stat_activity WHERE datname = :name"), {"name": name}).scalars()
+        pids = list(pids)
+    admin.dispose()
+    return pids
 
 
 def timed(label, fn):
@@ -139,9 +167,13 @@ def start_server(estimator, work: Path, port: int, db_url: str, processes: int, 
     return server, key
 
 
-async def load(bodies, key: str, port: int, concurrency: int, seconds: float) -> tuple[int, int, list, float]:
-    """POST each body and long-poll its result, ``concurrency`` at a time, until done or ``seconds``.
-    aiohttp (installed with geoip2) keeps the generator's own CPU cost per request low."""
+async def load(bodies, key: str, port: int, concurrency: int, seconds: float, batch: int = 1
+               ) -> tuple[int, int, list, float]:
+    """Each of ``concurrency`` clients submits and long-polls its results until the bodies are
+    used up or ``seconds`` pass: ``batch`` 1, one POST /v1/estimations and GETs of its result;
+    ``batch`` B > 1, one batch POST of B accesses and GETs of all B results at once (every one
+    of the B counts one round trip of the batch's duration). aiohttp (installed with geoip2)
+    keeps the generator's own CPU cost per request low."""
     import aiohttp
 
     deadline = time.monotonic() + seconds
@@ -150,28 +182,38 @@ async def load(bodies, key: str, port: int, concurrency: int, seconds: float) ->
     connector = aiohttp.TCPConnector(limit=concurrency)
     async with aiohttp.ClientSession(f"http://127.0.0.1:{port}", headers={"X-API-Key": key}, connector=connector,
                                      timeout=aiohttp.ClientTimeout(total=30)) as session:
+        async def submit(chunk) -> tuple[str, dict]:
+            if batch == 1:
+                async with session.post("/v1/estimations", json=chunk[0]) as response:
+                    return (await response.json())["result_url"], {"wait": "5"}
+            async with session.post("/v1/estimation-batches", json={"requests": chunk}) as response:
+                items = (await response.json())["items"]
+            return "/v1/estimations", [("key", item["key"]) for item in items] + [("wait", "5")]
+
         async def one_client():
             nonlocal done, failed, gets
             while queue and time.monotonic() < deadline:
-                body, started = queue.pop(), time.monotonic()
+                chunk = [queue.pop() for _ in range(min(batch, len(queue)))]
+                started = time.monotonic()
                 try:
-                    async with session.post("/v1/estimations", json=body) as response:
-                        url = (await response.json())["result_url"]
+                    url, params = await submit(chunk)
                     while time.monotonic() < deadline:
-                        async with session.get(url, params={"wait": "5"}) as response:
-                            status = (await response.json())["status"]
+                        async with session.get(url, params=params) as response:
+                            answer = await response.json()
                         gets += 1
-                        if status != "processing":
-                            done += status == "success"
-                            failed += status == "error"
-                            round_trips.append((time.monotonic() - started) * 1000)
+                        statuses = [item["status"] for item in answer.get("items", [answer])]
+                        if "processing" not in statuses:
+                            done += statuses.count("success")
+                            failed += statuses.count("error")
+                            round_trips.extend([(time.monotonic() - started) * 1000] * len(statuses))
                             break
                 except aiohttp.ClientError as exc:
                     print(f"client error (round trip not counted): {exc!r}", flush=True)
 
         started = time.perf_counter()
         await asyncio.gather(*(one_client() for _ in range(concurrency)))
-    print(f"load generator: {gets / max(1, len(round_trips)):.2f} result GETs per round trip", flush=True)
+    calls = max(1, len(round_trips) // batch)
+    print(f"load generator: {gets / calls:.2f} result GETs per {'batch' if batch > 1 else 'round trip'}", flush=True)
     return done, failed, round_trips, time.perf_counter() - started
 
 
@@ -182,9 +224,9 @@ def api_throughput(estimator, work: Path, queries, args):
     pg_name = f"trackscope_bench_{uuid.uuid4().hex[:10]}"
     if args.api_db == "postgresql":
         pg_database(True, pg_name)
-        db_url = f"postgresql+psycopg2://postgres@127.0.0.1:5432/{pg_name}"
+        db_url = f"{PG_ADMIN.rsplit('/', 1)[0]}/{pg_name}"
     else:
-        db_url = f"sqlite:///{work / f'api-{args.api_processes}.sqlite'}"  # a fresh store per measured run
+        db_url = f"sqlite:///{work / f'api-{uuid.uuid4().hex[:8]}.sqlite'}"  # a fresh store per measured run
     server, key = start_server(estimator, work, port, db_url, args.api_processes, args.api_workers)
     try:
         started = time.monotonic()
@@ -206,15 +248,18 @@ def api_throughput(estimator, work: Path, queries, args):
         sample = queries.sample(requests + 200, replace=requests + 200 > len(queries), random_state=1)
         bodies = [{"ip": r.ip, "access_time": r.ts.isoformat(), "user_agent": r.user_agent} for r in sample.itertuples()
                   if validate_ip(r.ip)[0] is not None]  # the API refuses what the ingest quarantines
-        asyncio.run(load(bodies[:200], key, port, concurrency, 60))  # warm-up: GeoIP readers, UA cache, SQLite
-        servers = with_children(server.pid)
-        server_cpu = lambda: sum(cpu_seconds(pid) for pid in servers)  # noqa: E731
-        cpu_before = server_cpu(), cpu_seconds(os.getpid())
-        done, failed, trips, elapsed = asyncio.run(load(bodies[200:], key, port, concurrency, seconds))
-        cpu = [(now - before) * 1000 / max(1, done + failed)
-               for now, before in zip((server_cpu(), cpu_seconds(os.getpid())), cpu_before)]
-        print(f"CPU per estimation: API server(s) {cpu[0]:.1f} ms, load generator {cpu[1]:.1f} ms", flush=True)
-        return done, failed, trips, elapsed, sum(rss_mb(pid, "VmHWM") for pid in servers)
+        # warm-up: GeoIP readers, UA cache, SQL connections
+        asyncio.run(load(bodies[:200], key, port, concurrency, 60, args.api_batch))
+        backends = (lambda: pg_backends(pg_name)) if args.api_db == "postgresql" else list
+        groups = (lambda: with_children(server.pid), lambda: [os.getpid()], backends)
+        cpu_before = [cpu_by_pid(g()) for g in groups]
+        done, failed, trips, elapsed = asyncio.run(load(bodies[200:], key, port, concurrency, seconds, args.api_batch))
+        # a process that ended during the run is not counted; one that started during it, wholly
+        cpu = [sum(now - before.get(pid, 0.0) for pid, now in cpu_by_pid(g()).items()) * 1000 / max(1, done + failed)
+               for g, before in zip(groups, cpu_before)]
+        print(f"CPU per estimation: API server(s) {cpu[0]:.2f} ms, load generator {cpu[1]:.2f} ms"
+              + (f", PostgreSQL backends {cpu[2]:.2f} ms" if args.api_db == "postgresql" else ""), flush=True)
+        return done, failed, trips, elapsed, sum(rss_mb(pid, "VmHWM") for pid in with_children(server.pid))
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -234,13 +279,17 @@ def main():
     parser.add_argument("--api-concurrency", type=int, default=64)
     parser.add_argument("--api-seconds", type=float, default=60)
     parser.add_argument("--api-port", type=int, default=8765)
-    parser.add_argument("--api-db", choices=("sqlite", "postgresql"), default="sqlite",
-                        help="request store; postgresql: a throw-away database on 127.0.0.1:5432")
+    parser.add_argument("--api-db", choices=("sqlite", "postgresql"), nargs="+", default=["sqlite"],
+                        help="request store(s), each measured in turn; postgresql: a throw-away database "
+                             "on the server of --api-pg, dropped afterwards")
+    parser.add_argument("--api-pg", default=PG_ADMIN, help="PostgreSQL admin URL (its server must run on this machine)")
     parser.add_argument("--api-processes", type=int, default=1, help="uvicorn --workers (API processes)")
     parser.add_argument("--api-workers", type=int, default=2, help="estimation threads per API process")
-    parser.add_argument("--api-compare", action="store_true",
-                        help="with --api-processes N > 1: measure one process first in the same run (baseline)")
+    parser.add_argument("--api-batch", type=int, default=1,
+                        help="accesses per batch POST (1: single POSTs); results fetched with one GET per batch")
+    parser.add_argument("--api-batch-clients", type=int, default=8, help="concurrent clients when --api-batch > 1")
     args = parser.parse_args()
+    globals()["PG_ADMIN"] = args.api_pg
     work = Path(tempfile.mkdtemp(prefix="mid-bench-"))
     stored, queries = timed("generate + enrich", lambda: build(args.members, args.days, work))
     store = usable_store(stored, per_member=args.per_member)
@@ -271,23 +320,30 @@ def main():
     print(f"in-process batches of 64: {len(batch) / (time.perf_counter() - started):.0f} estimations/s", flush=True)
 
     if args.api_requests:
-        rates = {}
-        # --api-compare: a single-process baseline first, in the same run, then --api-processes
-        for processes in ([1] if args.api_compare and args.api_processes > 1 else []) + [args.api_processes]:
-            done, failed, trips, elapsed, server_mb = api_throughput(
-                estimator, work, queries, argparse.Namespace(**{**vars(args), "api_processes": processes}))
-            p50_trip, p95_trip = np.percentile(trips, [50, 95]) if trips else (float("nan"),) * 2
-            rates[processes] = (done + failed) / elapsed
-            print(f"API (uvicorn on 127.0.0.1, {processes} process(es) x {args.api_workers} estimation threads, "
-                  f"{'SQLite' if args.api_db == 'sqlite' else 'PostgreSQL'}, {args.api_concurrency} clients, POST + "
-                  f"long-poll GET): {done + failed}/{args.api_requests} round trips in {elapsed:.1f}s = "
-                  f"{rates[processes]:.0f} estimations/s ({failed} answered error); round trip p50 "
-                  f"{p50_trip:.0f} ms, p95 {p95_trip:.0f} ms; server peak RSS {server_mb:.0f} MB (sum); "
-                  f"load average {' '.join(Path('/proc/loadavg').read_text().split()[:3])}", flush=True)
-        if len(rates) == 2:
-            print(f"API throughput {args.api_processes} processes vs 1 (same run): "
-                  f"{rates[args.api_processes]:.0f} vs {rates[1]:.0f} estimations/s = "
-                  f"x{rates[args.api_processes] / rates[1]:.2f}", flush=True)
+        # per store: the baseline (one process, single POST + GET per access) first, then the
+        # configuration asked for, in the same run
+        configured = (args.api_processes, args.api_batch)
+        for store_db in args.api_db:
+            rates = {}
+            for processes, batch in dict.fromkeys([(1, 1), configured]):
+                run = argparse.Namespace(**{**vars(args), "api_db": store_db, "api_processes": processes,
+                                            "api_batch": batch, "api_concurrency": args.api_concurrency
+                                            if batch == 1 else args.api_batch_clients})
+                done, failed, trips, elapsed, server_mb = api_throughput(estimator, work, queries, run)
+                p50_trip, p95_trip = np.percentile(trips, [50, 95]) if trips else (float("nan"),) * 2
+                rates[processes, batch] = (done + failed) / elapsed
+                calls = (f"batch POSTs of {batch} + long-poll GET of the batch's results" if batch > 1
+                         else "POST + long-poll GET")
+                print(f"API (uvicorn on 127.0.0.1, {processes} process(es) x {args.api_workers} estimation threads, "
+                      f"{'SQLite' if store_db == 'sqlite' else 'PostgreSQL'}, {run.api_concurrency} clients, "
+                      f"{calls}): {done + failed}/{args.api_requests} round trips in {elapsed:.1f}s = "
+                      f"{rates[processes, batch]:.0f} estimations/s ({failed} answered error); round trip p50 "
+                      f"{p50_trip:.0f} ms, p95 {p95_trip:.0f} ms; server peak RSS {server_mb:.0f} MB (sum); "
+                      f"load average {' '.join(Path('/proc/loadavg').read_text().split()[:3])}", flush=True)
+            if len(rates) == 2:
+                print(f"API throughput on {store_db}, {configured[0]} process(es) with batches of {configured[1]} "
+                      f"vs the baseline (1 process, single requests; same run): {rates[configured]:.0f} vs "
+                      f"{rates[1, 1]:.0f} estimations/s = x{rates[configured] / rates[1, 1]:.2f}", flush=True)
 
     brute = Estimator.__new__(Estimator)
     brute.__dict__.update(estimator.__dict__)

@@ -187,3 +187,40 @@ def test_generated_user_agents_are_parseable():
     for kind in ("win-chrome", "win-edge", "win-firefox", "mac-safari", "mac-chrome", "iphone", "android"):
         parsed = parse_user_agent(user_agent(Device(kind, 0, "Pixel 8"), 10))
         assert parsed[1] and parsed[6] and not parsed[-1], kind
+
+
+def test_batch_submit_and_results(trained, db_url):
+    """A batch POST is the same as that many single POSTs in one transaction: all accepted or
+    none under the limit, idempotent as a whole; one GET long-polls all its results."""
+    away_from_minute_end()
+    app = make_app(trained, db_url)
+    raw, other = db.create_key(app.state.engine, "shop", rate_per_minute=10), db.create_key(app.state.engine, "other")
+    headers = {"X-API-Key": raw}
+    access = known_access(trained)
+    bot = {**access, "user_agent": "curl/8.5.0"}
+    with TestClient(app) as client:
+        sent = client.post("/v1/estimation-batches", json={"requests": [access, bot, access]},
+                           headers={**headers, "Idempotency-Key": "b-1"})
+        assert sent.status_code == 202
+        keys = [item["key"] for item in sent.json()["items"]]
+        assert len(set(keys)) == 3 and sent.json()["items"][0]["result_url"] == f"/v1/estimations/{keys[0]}"
+        replay = client.post("/v1/estimation-batches", json={"requests": [access, bot, access]},
+                             headers={**headers, "Idempotency-Key": "b-1"})
+        assert [i["key"] for i in replay.json()["items"]] == keys and replay.headers["Idempotent-Replayed"] == "true"
+        assert client.post("/v1/estimation-batches", json={"requests": [access, access, bot]},
+                           headers={**headers, "Idempotency-Key": "b-1"}).status_code == 409
+        assert client.post("/v1/estimations", json=access,  # single POSTs have their own keys
+                           headers={**headers, "Idempotency-Key": "b-1"}).status_code == 202
+        results = client.get("/v1/estimations", params={"key": keys, "wait": 20}, headers=headers).json()["items"]
+        assert [r["key"] for r in results] == keys
+        assert [r["status"] for r in results] == ["success", "error", "success"] and "bot" in results[1]["error"]
+        assert client.get(f"/v1/estimations/{keys[2]}", headers=headers).json() == results[2]
+        assert client.get("/v1/estimations", params={"key": keys}, headers={"X-API-Key": other}).status_code == 404
+        assert client.get("/v1/estimations", params={"key": ["f" * 32] * 101}, headers=headers).status_code == 422
+        assert client.post("/v1/estimation-batches", json={"requests": [access] * 101}, headers=headers).status_code == 422
+        assert client.post("/v1/estimation-batches", json={"requests": []}, headers=headers).status_code == 422
+        over = client.post("/v1/estimation-batches", json={"requests": [access] * 7}, headers=headers)  # 4 + 7 > 10
+        assert over.status_code == 429 and int(over.headers["Retry-After"]) >= 1
+        assert client.post("/v1/estimation-batches", json={"requests": [access] * 6}, headers=headers).status_code == 202
+        usage = client.get("/v1/usage", headers=headers).json()
+    assert usage["accepted"] == 10 and usage["limited"] == 7

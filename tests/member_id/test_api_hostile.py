@@ -229,3 +229,33 @@ def test_the_largest_valid_body_is_under_the_cap(trained, db_url):
     headers = {"X-API-Key": db.create_key(app.state.engine, "shop"), "Content-Type": "application/json"}
     with TestClient(app) as client:
         assert client.post("/v1/estimations", content=body.encode(), headers=headers).status_code == 202
+
+
+def finished_requests(engine, ages_days: list[float]) -> list[str]:
+    """Requests of one key, finished ``ages_days`` ago."""
+    key_id = db.find_key(engine, db.create_key(engine, "shop"))["id"]
+    keys, _ = db.submit_many(engine, key_id, 100, [("23.1.2.3", "2026-03-01T00:00:00+00:00", "ua")] * len(ages_days))
+    with engine.begin() as conn:
+        for key, age in zip(keys, ages_days):
+            conn.execute(db.requests.update().where(db.requests.c.key == key).values(
+                status="success", member_id="m1", finished_at=time.time() - age * 86400))
+    return keys
+
+
+def test_purge_stage_erases_requests_finished_before_the_retention(db_url):
+    """What the hourly member_id_api_purge task runs: old finished requests lose their raw
+    fields, recent ones and the usage counts stay."""
+    from transforms.member_id import stages
+    from transforms.member_id.settings import MemberIdSettings
+
+    engine = db.connect(db_url)
+    old, recent = finished_requests(engine, [8.0, 6.0])
+    usage = db.usage(engine)
+    settings = MemberIdSettings(mid_api_db_url=db_url)  # retention: the default 7 days
+    assert stages.purge_api_requests(settings, "2026-03-09") == {"purged": 1, "retention_days": 7.0}
+    purged, kept = db.fetch(engine, old), db.fetch(engine, recent)
+    assert (purged["ip"], purged["access_time"], purged["user_agent"]) == ("", "", "") and purged["purged_at"]
+    assert purged["member_id"] == "m1" and kept["ip"] == "23.1.2.3" and kept["purged_at"] is None
+    assert db.usage(engine) == usage
+    assert stages.purge_api_requests(settings, "2026-03-09")["purged"] == 0
+    engine.dispose()

@@ -50,3 +50,17 @@ def test_ingest_then_retrain_dags(airflow_env, world):
     from transforms.common.models import ModelRegistry
 
     assert ModelRegistry(settings.lake, stages.MODEL_NAME).current_version() == report["candidate_version"]
+
+
+def test_api_purge_dag_erases_old_raw_fields(airflow_env):
+    """The hourly member_id_api_purge DAG, run by Airflow on the API's request store."""
+    from transforms.member_id.api import db
+
+    from .test_api_hostile import finished_requests
+
+    engine = db.connect(airflow_env[0]["TRACKSCOPE_MID_API_DB_URL"])
+    old, recent = finished_requests(engine, [7.5, 0.5])
+    dags_test(airflow_env, "member_id_api_purge", DAY_NAMES[-1])
+    assert db.fetch(engine, old)["user_agent"] == "" and db.fetch(engine, old)["purged_at"]
+    assert db.fetch(engine, recent)["user_agent"] == "ua"
+    engine.dispose()

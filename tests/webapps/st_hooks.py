@@ -7,7 +7,7 @@ Schema cannot state (documented in the field descriptions) is that the address m
 cases (data the schema promises is valid) that break those documented rules are not generated;
 negative cases are left alone (the API must refuse them, and does).
 
-``filter_case`` drops such positive cases where they are generated. A few still reached the wire
+``filter_case`` drops such positive cases (single POSTs and batch items) where they are generated. A few still reached the wire
 in some runs (schemathesis 4.32.5's fuzzing phase re-sends values it has seen, e.g. ``::``, after
 the filter), so ``before_call`` repairs those last ones to a public address / a past time and
 counts them in ``$ST_REPAIRED_LOG`` (the test prints the count)."""
@@ -19,23 +19,34 @@ from transforms.member_id.api.app import check_access_time
 from transforms.member_id.ingest import validate_ip
 
 
-def _broken_rules(case) -> list[str]:
-    """The documented non-schema rules a positive estimation case breaks."""
+def _accesses(case) -> list[dict]:
+    """The accesses of a positive estimation case: the body of a single POST, the items of a batch."""
     meta = getattr(case, "meta", None)
-    if meta is None or not meta.generation.mode.is_positive:
-        return []
-    if case.operation.method.upper() != "POST" or case.operation.path != "/v1/estimations":
+    if meta is None or not meta.generation.mode.is_positive or case.operation.method.upper() != "POST":
         return []
     body = case.body if isinstance(case.body, dict) else {}
+    if case.operation.path == "/v1/estimations":
+        return [body]
+    if case.operation.path == "/v1/estimation-batches" and isinstance(body.get("requests"), list):
+        return [item for item in body["requests"] if isinstance(item, dict)]
+    return []
+
+
+def _broken(access: dict) -> list[str]:
+    """The documented non-schema rules an access breaks."""
     broken = []
-    if isinstance(body.get("ip"), str) and validate_ip(body["ip"])[0] is None:
+    if isinstance(access.get("ip"), str) and validate_ip(access["ip"])[0] is None:
         broken.append("ip")
-    if isinstance(body.get("access_time"), str):
+    if isinstance(access.get("access_time"), str):
         try:
-            check_access_time(body["access_time"])
+            check_access_time(access["access_time"])
         except ValueError:
             broken.append("access_time")
     return broken
+
+
+def _broken_rules(case) -> list[str]:
+    return [field for access in _accesses(case) for field in _broken(access)]
 
 
 @schemathesis.hook
@@ -49,7 +60,8 @@ def before_call(context, case, kwargs) -> None:
     if not broken:
         return
     repaired = {"ip": "81.2.69.160", "access_time": "2026-03-09T12:34:56Z"}
-    case.body = {**case.body, **{field: repaired[field] for field in broken}}
+    for access in _accesses(case):  # the body's own dicts: repaired in place
+        access.update({field: repaired[field] for field in _broken(access)})
     if isinstance(kwargs.get("json"), dict):
         kwargs["json"] = case.body
     if os.environ.get("ST_REPAIRED_LOG"):

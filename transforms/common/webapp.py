@@ -113,10 +113,24 @@ def install(app: FastAPI, max_body_bytes: int) -> None:
         return problem(422, "; ".join(f"{e['field']}: {e['message']}" for e in errors)[:300], errors=errors)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_request: Request, exc: StarletteHTTPException) -> Response:
-        return problem(exc.status_code, str(exc.detail) if exc.detail else None, headers=getattr(exc, "headers", None))
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        headers = getattr(exc, "headers", None)
+        if exc.status_code == 405:  # Starlette names the methods of one route; a path can have several
+            headers = {**(headers or {}), "Allow": allowed_methods(request)}
+        return problem(exc.status_code, str(exc.detail) if exc.detail else None, headers=headers)
 
     app.add_middleware(BodyLimitAndRequestId, max_body_bytes=max_body_bytes)
+
+
+def allowed_methods(request: Request) -> str:
+    """The methods of every route of ``request``'s path (for a 405's ``Allow``)."""
+    from starlette.routing import Match
+
+    methods = set()
+    for route in request.app.router.routes:
+        if getattr(route, "methods", None) and route.matches(request.scope)[0] != Match.NONE:
+            methods |= set(route.methods)
+    return ", ".join(sorted(methods))
 
 
 class BodyLimitAndRequestId:

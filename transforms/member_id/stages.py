@@ -288,3 +288,20 @@ def render_report(report: dict) -> str:
     lines += ["", f"Served model: {report['served_model']}, candidate version {report['candidate_version']}", "",
               "```json", json.dumps({k: v for k, v in report.items() if k != "models"}, indent=1, default=str), "```"]
     return "\n".join(lines) + "\n"
+
+
+def purge_api_requests(settings, ds: str) -> dict:
+    """Erase ip, access time and User-Agent of the API's requests finished more than
+    ``mid_api_retention_days`` ago (request store ``mid_api_db_url``); results and usage counts
+    stay. Scheduled hourly by ``member_id_api_purge``; the cutoff is the time of the run, ``ds``
+    only names it."""
+    from transforms.member_id.api import db
+
+    engine = db.connect(settings.mid_api_db_url)
+    try:
+        purged = db.purge_raw(engine, settings.mid_api_retention_days * 86400.0)
+    finally:
+        engine.dispose()
+    log.info("purged the raw fields of %d API requests finished over %s days ago", purged,
+             settings.mid_api_retention_days)
+    return {"purged": purged, "retention_days": settings.mid_api_retention_days}

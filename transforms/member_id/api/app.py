@@ -20,16 +20,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 from datetime import datetime, timedelta, timezone
-from typing import Optional
+from typing import Annotated, Optional
 
+import anyio.to_thread
 from fastapi import Depends, FastAPI, Header, HTTPException, Path, Query
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from fastapi.security import APIKeyHeader
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from transforms.common import webapp
 from transforms.common.webapp import problem_responses, text_problem
@@ -123,6 +124,33 @@ class EstimationResult(BaseModel):
 
 
 IDEMPOTENCY_PATTERN = r"^[\x21-\x7e]{1,200}$"  # printable ASCII, no spaces
+BATCH_IDEMPOTENCY_PATTERN = r"^[\x21-\x7e]{1,190}$"  # stored per item as "<key> <i>" (db.idempotency_keys)
+MAX_BATCH = 100  # requests per batch POST / keys per batch GET
+REQUEST_KEY_PATTERN = r"^[0-9a-f]{32}$"
+UNFINISHED = ("pending", "processing")
+WAIT = Query(0.0, ge=0.0, le=30.0, description=(
+    "seconds to wait for the result before answering `processing` (long poll); 0 answers at once"))
+
+
+class EstimationBatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    requests: list[EstimationRequest] = Field(min_length=1, max_length=MAX_BATCH, description=(
+        f"1 to {MAX_BATCH} accesses; all are accepted or none (the rate limit must hold them all)"))
+
+
+class AcceptedBatch(BaseModel):
+    items: list[Accepted] = Field(description="one per submitted access, in order")
+
+
+class EstimationResults(BaseModel):
+    items: list[EstimationResult] = Field(description="one per requested key, in order")
+
+
+def result_body(request_key: str, row) -> dict:
+    status = "processing" if row["status"] in UNFINISHED else row["status"]
+    return {"key": request_key, "status": status, "member_id": row.get("member_id"),
+            "likelihood": row.get("likelihood"), "error": row.get("error"), "model_version": row.get("model_version")}
 
 
 def create_app(db_url: str, lake_uri: str, city_mmdb: str, isp_mmdb: str, workers: int = 2,
@@ -132,6 +160,13 @@ def create_app(db_url: str, lake_uri: str, city_mmdb: str, isp_mmdb: str, worker
     pool = WorkerPool(engine, ModelSource(lake_uri, reload_s), (city_mmdb, isp_mmdb), workers, lease_s,
                       max_attempts=max_attempts, retry_s=retry_s, retention_s=retention_s)
     key_cache: dict[str, tuple[float, dict]] = {}  # raw key -> (expiry on the monotonic clock, row)
+    # SQL calls run in threads, at most as many at once as the engine keeps connections: more (the
+    # thread pool has 40) made SQLAlchemy open and close overflow connections all the time, a
+    # PostgreSQL backend process each
+    sql_slots = anyio.CapacityLimiter(db.POOL_SIZE)
+
+    async def run_in_threadpool(function, *args):
+        return await anyio.to_thread.run_sync(functools.partial(function, *args), limiter=sql_slots)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app):
@@ -196,33 +231,80 @@ def create_app(db_url: str, lake_uri: str, city_mmdb: str, isp_mmdb: str, worker
         # a Response is sent as is: FastAPI skips re-validating what this code just built
         return JSONResponse({"key": request_key, "status": "processing", "result_url": url}, 202, headers=headers)
 
+    async def finished_rows(request_keys: list[str], key: dict, wait: float) -> dict[str, dict]:
+        """The rows of ``request_keys`` (404 unless every one is this API key's), after waiting up
+        to ``wait`` seconds for the unfinished ones."""
+        deadline = time.monotonic() + wait
+        with contextlib.ExitStack() as stack:
+            waits = {k: stack.enter_context(pool.waiters.waiting(k)) for k in dict.fromkeys(request_keys)}
+            rows = await run_in_threadpool(db.fetch_many, engine, list(waits))
+            if len(rows) != len(waits) or any(row["api_key_id"] != key["id"] for row in rows.values()):
+                raise HTTPException(404, "no such estimation request for this API key")
+            for request_key, waiting in waits.items():
+                while rows[request_key]["status"] in UNFINISHED and (left := deadline - time.monotonic()) > 0:
+                    # this process's workers hand over the result at once; results of another
+                    # process's workers come from the result poller (ResultWaiters)
+                    try:
+                        await asyncio.wait_for(waiting.event.wait(), timeout=left)
+                    except asyncio.TimeoutError:
+                        break
+                    waiting.event.clear()
+                    # no row: its result was not written by the worker that woke us (re-claimed): re-read
+                    rows[request_key] = waiting.row or await run_in_threadpool(db.fetch, engine, request_key)
+        return rows
+
     @app.get("/v1/estimations/{request_key}", response_model=EstimationResult, operation_id="get_estimation",
              responses={**common, **problem_responses(404, 422, s404="no such request for this API key",
                                                       s422="invalid `wait` or malformed key")})
-    async def result(request_key: str = Path(pattern=r"^[0-9a-f]{32}$", description="the key the POST returned"),
-                     key: dict = Depends(client),
-                     wait: float = Query(0.0, ge=0.0, le=30.0, description=(
-                         "seconds to wait for the result before answering `processing` (long poll); 0 answers at once"))
-                     ) -> JSONResponse:
-        deadline = time.monotonic() + wait
-        with pool.waiters.waiting(request_key) as waiting:
-            row = await run_in_threadpool(db.fetch, engine, request_key)
-            if row is None or row["api_key_id"] != key["id"]:
-                raise HTTPException(404, "no such estimation request for this API key")
-            while row["status"] in ("pending", "processing") and (left := deadline - time.monotonic()) > 0:
-                # this process's workers hand over the result at once; results of another
-                # process's workers come from the result poller (ResultWaiters)
-                try:
-                    await asyncio.wait_for(waiting.event.wait(), timeout=left)
-                except asyncio.TimeoutError:
-                    break
-                waiting.event.clear()
-                # no row: its result was not written by the worker that woke us (re-claimed): re-read
-                row = waiting.row or await run_in_threadpool(db.fetch, engine, request_key)
-        status = "processing" if row["status"] in ("pending", "processing") else row["status"]
-        return JSONResponse({"key": request_key, "status": status, "member_id": row.get("member_id"),
-                             "likelihood": row.get("likelihood"), "error": row.get("error"),
-                             "model_version": row.get("model_version")})
+    async def result(request_key: str = Path(pattern=REQUEST_KEY_PATTERN, description="the key the POST returned"),
+                     key: dict = Depends(client), wait: float = WAIT) -> JSONResponse:
+        rows = await finished_rows([request_key], key, wait)
+        return JSONResponse(result_body(request_key, rows[request_key]))
+
+    batch_link = {"GetEstimations": {"operationId": "get_estimations",
+                                     "parameters": {"key": "$response.body#/items/0/key"}}}
+
+    @app.post("/v1/estimation-batches", status_code=202, response_model=AcceptedBatch,
+              operation_id="submit_estimations", responses={
+                  202: {"links": batch_link}, **common, **problem_responses(
+                      409, 422, 429, s400="body is not valid JSON",
+                      s409="Idempotency-Key already used for a different batch",
+                      s422="invalid field (see `errors`)", s429="rate limit (the batch counts as its size); see Retry-After")},
+              description=(f"Up to {MAX_BATCH} estimations in one call and one transaction (all accepted or none): "
+                           "the same as that many single POSTs, for clients with many accesses at once. "
+                           "Results: GET /v1/estimations?key=…&key=… (or each key's result_url)."))
+    async def submit_batch(batch: EstimationBatch, key: dict = Depends(client),
+                           idempotency_key: Optional[str] = Header(
+                               None, alias="Idempotency-Key", pattern=BATCH_IDEMPOTENCY_PATTERN, description=(
+                                   "client-chosen id of this batch: a retry with the same key and the same "
+                                   "requests returns the first batch's keys and is neither stored nor counted "
+                                   "again; another batch under a used key gets 409 (keys of single POSTs "
+                                   "and of batches are separate)"))) -> JSONResponse:
+        fields = [(r.ip, r.access_time, r.user_agent) for r in batch.requests]
+        try:
+            request_keys, retry_after = await run_in_threadpool(
+                db.submit_many, engine, key["id"], key["rate_per_minute"], fields, idempotency_key)
+        except db.IdempotencyConflict:
+            raise HTTPException(409, "Idempotency-Key already used for a different batch") from None
+        if request_keys is None:
+            raise HTTPException(429, f"limit of {key['rate_per_minute']} requests per minute reached (the batch "
+                                     f"counts as {len(fields)})", headers={"Retry-After": str(retry_after)})
+        pool.wake.set()
+        headers = {"Idempotent-Replayed": "true"} if retry_after == -1 else None
+        return JSONResponse({"items": [{"key": k, "status": "processing", "result_url": f"/v1/estimations/{k}"}
+                                       for k in request_keys]}, 202, headers=headers)
+
+    @app.get("/v1/estimations", response_model=EstimationResults, operation_id="get_estimations",
+             responses={**common, **problem_responses(404, 422, s404="a key is not a request of this API key",
+                                                      s422="invalid `wait`, malformed or too many keys")},
+             description="Results of several requests in one call; with `wait`, answers once all are finished "
+                         "or the wait is over.")
+    async def results(request_keys: list[Annotated[str, StringConstraints(pattern=REQUEST_KEY_PATTERN)]] = Query(
+                          alias="key", min_length=1, max_length=MAX_BATCH, description=(
+                              f"1 to {MAX_BATCH} keys returned by POSTs (repeat the parameter)")),
+                      key: dict = Depends(client), wait: float = WAIT) -> JSONResponse:
+        rows = await finished_rows(request_keys, key, wait)
+        return JSONResponse({"items": [result_body(k, rows[k]) for k in request_keys]})
 
     @app.get("/v1/usage", operation_id="my_usage", responses=common)
     def my_usage(key: dict = Depends(client)) -> dict:

@@ -87,10 +87,14 @@ def _writing(engine: sa.Engine):
     return locked()
 
 
+POOL_SIZE = 10  # connections kept open per engine; the app runs at most this many SQL calls at once
+
+
 def connect(url: str) -> sa.Engine:
     if url.startswith("sqlite:///"):
         Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
-    kwargs = {"connect_args": {"check_same_thread": False, "timeout": 30}} if url.startswith("sqlite") else {"pool_size": 10}
+    kwargs = {"connect_args": {"check_same_thread": False, "timeout": 30}} if url.startswith("sqlite") else {}
+    kwargs.update(pool_size=POOL_SIZE, max_overflow=10)  # the overflow serves the workers and the result poller
     engine = sa.create_engine(url, **kwargs)
     if url.startswith("sqlite"):
         @sa.event.listens_for(engine, "connect")
@@ -134,7 +138,7 @@ _insert_request = requests.insert()
 _drop_old_windows = rate_windows.delete().where(rate_windows.c.api_key_id == sa.bindparam("key_id"),
                                                 rate_windows.c.minute < sa.bindparam("minute"))
 _count = {column: api_keys.update().where(api_keys.c.id == sa.bindparam("key_id"))
-          .values({column: api_keys.c[column] + 1}) for column in ("accepted", "limited")}
+          .values({column: api_keys.c[column] + sa.bindparam("n")}) for column in ("accepted", "limited")}
 _take = {}  # dialect name -> rate-window upsert
 
 
@@ -142,10 +146,11 @@ def _take_statement(dialect: str):
     if dialect not in _take:
         insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(rate_windows)
         _take[dialect] = insert.values(
-            api_key_id=sa.bindparam("key_id"), minute=sa.bindparam("minute"), used=1,
+            api_key_id=sa.bindparam("key_id"), minute=sa.bindparam("minute"), used=sa.bindparam("n"),
         ).on_conflict_do_update(
             index_elements=[rate_windows.c.api_key_id, rate_windows.c.minute],
-            set_={"used": rate_windows.c.used + 1}, where=rate_windows.c.used < sa.bindparam("limit"),
+            set_={"used": rate_windows.c.used + sa.bindparam("n")},
+            where=rate_windows.c.used + sa.bindparam("n") <= sa.bindparam("limit"),
         ).returning(rate_windows.c.used)
     return _take[dialect]
 
@@ -155,34 +160,50 @@ def find_key(engine: sa.Engine, raw: str):
         return conn.execute(_find_key, {"key_hash": hash_key(raw)}).mappings().first()
 
 
-def _take_from_limit(conn, key_id: int, limit: int, minute: int) -> bool:
-    """Count one request in the key's current minute unless the limit is reached (atomic upsert:
-    concurrent API processes cannot both take the last slot)."""
-    used = conn.execute(_take_statement(conn.dialect.name), {"key_id": key_id, "minute": minute, "limit": limit}).scalar()
-    if used == 1:  # first request of a new minute: drop the key's finished windows
+def _take_from_limit(conn, key_id: int, limit: int, minute: int, n: int) -> bool:
+    """Count ``n`` requests in the key's current minute unless that passes the limit (atomic
+    upsert: concurrent API processes cannot both take the last slots)."""
+    if n > limit:
+        return False
+    used = conn.execute(_take_statement(conn.dialect.name),
+                        {"key_id": key_id, "minute": minute, "limit": limit, "n": n}).scalar()
+    if used == n:  # first requests of a new minute: drop the key's finished windows
         conn.execute(_drop_old_windows, {"key_id": key_id, "minute": minute})
-    return used is not None and used <= limit
+    return used is not None
 
 
 _find_idempotent = sa.select(requests.c.key, requests.c.ip, requests.c.access_time, requests.c.user_agent,
-                             requests.c.purged_at).where(requests.c.api_key_id == sa.bindparam("key_id"),
-                                                         requests.c.idempotency_key == sa.bindparam("idem"))
+                             requests.c.purged_at, requests.c.idempotency_key).where(
+    requests.c.api_key_id == sa.bindparam("key_id"),
+    requests.c.idempotency_key.in_(sa.bindparam("idem", expanding=True)))
 
 
 class IdempotencyConflict(ValueError):
     """The idempotency key was already used for a different request."""
 
 
-def find_idempotent(engine: sa.Engine, key_id: int, idempotency_key: str, fields: tuple | None = None) -> str | None:
-    """The key of the request sent under ``idempotency_key``; IdempotencyConflict when ``fields``
-    (ip, access time, user agent) differ from that request's (unknowable once purged)."""
+def idempotency_keys(idempotency_key: str, n: int | None) -> list[str]:
+    """The stored idempotency key of each request: the client's own for a single submit
+    (``n`` None); "<key> <i>" for item i of a batch (a client key has no spaces, so the two
+    never meet)."""
+    return [idempotency_key] if n is None else [f"{idempotency_key} {i}" for i in range(n)]
+
+
+def find_idempotent(engine: sa.Engine, key_id: int, idempotency_key: str, fields: list | None = None,
+                    batch: bool = False) -> list[str] | None:
+    """The keys of the requests sent under ``idempotency_key`` (None when it is unused);
+    IdempotencyConflict when ``fields`` (ip, access time, user agent per request) differ from
+    what was sent under it (unknowable once purged)."""
+    stored = idempotency_keys(idempotency_key, len(fields) if batch else None)
     with engine.connect() as conn:
-        row = conn.execute(_find_idempotent, {"key_id": key_id, "idem": idempotency_key}).first()
-    if row is None:
+        rows = {r.idempotency_key: r for r in conn.execute(_find_idempotent, {"key_id": key_id, "idem": stored})}
+    if not rows:
         return None
-    if fields is not None and row.purged_at is None and (row.ip, row.access_time, row.user_agent) != fields:
+    if len(rows) != len(stored) or fields is not None and any(
+            rows[k].purged_at is None and (rows[k].ip, rows[k].access_time, rows[k].user_agent) != tuple(f)
+            for k, f in zip(stored, fields)):
         raise IdempotencyConflict(idempotency_key)
-    return row.key
+    return [rows[k].key for k in stored]
 
 
 def submit(engine: sa.Engine, key_id: int, limit: int, ip: str, access_time: str, user_agent: str,
@@ -192,36 +213,59 @@ def submit(engine: sa.Engine, key_id: int, limit: int, ip: str, access_time: str
     With ``idempotency_key``, a request this API key already sent under it is answered with the
     first one's key (-1 as second value) and counts neither as accepted nor against the limit;
     a different request under a used key raises IdempotencyConflict."""
-    fields = (ip, access_time, user_agent)
+    keys, retry_after = submit_many(engine, key_id, limit, [(ip, access_time, user_agent)], idempotency_key,
+                                    batch=False)
+    return (keys[0] if keys else None), retry_after
+
+
+def submit_many(engine: sa.Engine, key_id: int, limit: int, fields: list, idempotency_key: str | None = None,
+                batch: bool = True) -> tuple[list[str] | None, int]:
+    """:func:`submit` for several requests ((ip, access time, user agent) each) in one
+    transaction and one multi-row insert: all are accepted or none (the limit must hold all).
+    ``batch``: the idempotency key names the whole batch (stored per item, see
+    :func:`idempotency_keys`)."""
     if idempotency_key is not None:
-        known = find_idempotent(engine, key_id, idempotency_key, fields)
+        known = find_idempotent(engine, key_id, idempotency_key, fields, batch)
         if known is not None:
             return known, -1
     now = time.time()
     minute = int(now // 60)
+    stored = idempotency_keys(idempotency_key, len(fields) if batch else None) if idempotency_key else [None] * len(fields)
     try:
         with _writing(engine) as conn:
-            if not _take_from_limit(conn, key_id, limit, minute):
-                conn.execute(_count["limited"], {"key_id": key_id})
+            if not _take_from_limit(conn, key_id, limit, minute, len(fields)):
+                conn.execute(_count["limited"], {"key_id": key_id, "n": len(fields)})
                 return None, max(1, math.ceil((minute + 1) * 60 - now))
-            request_key = uuid.uuid4().hex
-            conn.execute(_insert_request, {"key": request_key, "api_key_id": key_id, "status": "pending", "ip": ip,
-                                           "access_time": access_time, "user_agent": user_agent, "attempts": 0,
-                                           "created_at": now, "idempotency_key": idempotency_key})
-            conn.execute(_count["accepted"], {"key_id": key_id})
+            rows = [{"key": uuid.uuid4().hex, "api_key_id": key_id, "status": "pending", "ip": ip,
+                     "access_time": access_time, "user_agent": user_agent, "attempts": 0, "created_at": now,
+                     "idempotency_key": idem} for (ip, access_time, user_agent), idem in zip(fields, stored)]
+            conn.execute(_insert_request, rows)
+            conn.execute(_count["accepted"], {"key_id": key_id, "n": len(fields)})
     except sa.exc.IntegrityError:
         # the same idempotency key raced in from another connection: that one won (and this
-        # transaction, limit slot included, was rolled back)
-        known = idempotency_key is not None and find_idempotent(engine, key_id, idempotency_key, fields)
+        # transaction, limit slots included, was rolled back)
+        known = idempotency_key is not None and find_idempotent(engine, key_id, idempotency_key, fields, batch)
         if not known:
             raise
         return known, -1
-    return request_key, 0
+    return [r["key"] for r in rows], 0
 
 
 def fetch(engine: sa.Engine, request_key: str):
     with engine.connect() as conn:
         return conn.execute(_fetch, {"request_key": request_key}).mappings().first()
+
+
+_fetch_many = sa.select(requests).where(requests.c.key.in_(sa.bindparam("request_keys", expanding=True)))
+
+
+def fetch_many(engine: sa.Engine, request_keys: list[str]) -> dict[str, dict]:
+    """The rows of those of ``request_keys`` that exist, by key, in one query."""
+    if len(request_keys) == 1:
+        row = fetch(engine, request_keys[0])
+        return {row["key"]: dict(row)} if row is not None else {}
+    with engine.connect() as conn:
+        return {r["key"]: dict(r) for r in conn.execute(_fetch_many, {"request_keys": request_keys}).mappings()}
 
 
 def fetch_finished(engine: sa.Engine, request_keys: list[str]) -> list[dict]:

@@ -83,8 +83,8 @@ class ResultWaiters:
 
     def _poll(self, chunk: int = 500) -> None:
         while not self.stop_event.wait(self.poll_s):
-            with self.lock:
-                keys = list(self.waits)
+            with self.lock:  # not those already handed their row (a batch GET waits on until its last one)
+                keys = [k for k, entries in self.waits.items() if any(e.row is None for e in entries)]
             try:
                 for start in range(0, len(keys), chunk):
                     finished = db.fetch_finished(self.engine, keys[start:start + chunk])
