@@ -202,7 +202,8 @@ def _extended_features(t, x, y, dx, dy, dt, step, v, a, dtheta, chord, deviation
            "deviation_ratio": float(deviation.max()) / chord if chord > 0 else 0.0,
            "effective_speed": chord / duration if duration > 0 else 0.0,
            "end_speed_ratio": float(v[-1]) / v_max if v_max > 0 else 0.0}
-    # share of the travelled distance in each of 8 directions (0 = rightwards, counter-clockwise on screen)
+    # share of the travelled distance per direction: bin 0 starts at leftwards (-pi), bins go
+    # counter-clockwise as seen on screen (y grows downwards, hence -dy); rightwards is bin 4
     bins = ((np.arctan2(-dy, dx) + math.pi) / (2 * math.pi) * DIRECTION_BINS).astype(int) % DIRECTION_BINS
     histogram = np.bincount(bins, weights=step, minlength=DIRECTION_BINS) / travel if travel > 0 else \
         np.zeros(DIRECTION_BINS)

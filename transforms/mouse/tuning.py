@@ -49,11 +49,11 @@ VALIDATION_SESSION_ACTIONS = 50  # length of a pseudo test session, fixed before
 K_VALUES = ["1", "5", "10", "20", learn.SESSION_K]
 OBJECTIVE = ("1", "20")
 SEED = 7
-CANDIDATES = [
-    Candidate("rf_base", model="rf"),  # today's action_rf (depth 14, 150 trees), base features
-    Candidate("hgb_base"),  # today's action_hgb (300 rounds x 31 leaves), base features
-    Candidate("hgb_ext", extended=True),
+CANDIDATES = [  # fitted in this order (most informative first, so partial runs say something)
     Candidate("hgb_ext_pos", extended=True, positions=True),
+    Candidate("hgb_ext", extended=True),
+    Candidate("hgb_base"),  # today's action_hgb (300 rounds x 31 leaves), base features
+    Candidate("rf_base", model="rf"),  # today's action_rf (depth 14, 150 trees), base features
     Candidate("hgb_ext_pos_slow", extended=True, positions=True, max_iter=600, learning_rate=0.05,
               min_samples_leaf=20),
 ]
