@@ -111,6 +111,9 @@ def test_validate_then_test_on_a_small_balabit_layout(small_challenge, tmp_path,
     pooled = models["selected"]["protocol"]["session"]["pooled"]
     assert pooled["n"] == 12 and pooled["illegal"] == 6 and 0.0 <= pooled["auc"] <= 1.0
     assert set(models["selected"]["protocol"]) == set(tuning.K_VALUES)
+    report = tuning.render(tmp_path)
+    assert "### Validation" in report and "### Test" in report and "paper_session_rf_without_extent" in report
+    assert f"Selected: **{summary['selected']['candidate']} / {summary['selected']['scoring']}**" in report
 
 
 def test_out_of_time_stops_before_a_new_fit(small_challenge, tmp_path):

@@ -239,8 +239,10 @@ def validate(root: Path, work: Path, max_seconds: float, candidates: list[Candid
 
 # ---------------------------------------------------------------- the one test run
 
-def fit_verifier(candidate: Candidate, scoring: str, frames: dict, work: Path, budget: Budget) -> verifier.Verifier:
-    """``candidate`` fitted on all enrolment actions; calibration (if any) from its out-of-fold scores."""
+def fit_verifier(candidate: Candidate, scoring: str, frames: dict, work: Path, budget: Budget,
+                 models: dict | None = None) -> verifier.Verifier:
+    """``candidate`` fitted on all enrolment actions (reused from ``models`` when already fitted);
+    calibration (if any) from its out-of-fold scores."""
     actions = frames["train_actions"].reset_index(drop=True)
     classes = _classes(actions)
     calibration = None
@@ -249,10 +251,14 @@ def fit_verifier(candidate: Candidate, scoring: str, frames: dict, work: Path, b
         probabilities = out_of_fold(candidate, actions, folds, work, budget)
         llr = verifier._logit(probabilities) - verifier._logit(fold_priors(actions, folds))
         calibration = verifier.fit_calibration(llr, actions["user_id"].to_numpy(), classes)
-    budget.check(f"the final fit of {candidate.name}")
-    with threadpool_limits(limits=1, user_api="openmp"):
-        model = candidate.estimator(SEED).fit(verifier.matrix(actions, candidate.columns), actions["user_id"])
-    return verifier.Verifier(candidate, scoring, model, verifier.priors(actions["user_id"], classes), calibration)
+    models = {} if models is None else models
+    if candidate not in models:
+        budget.check(f"the final fit of {candidate.name}")
+        with threadpool_limits(limits=1, user_api="openmp"):
+            models[candidate] = candidate.estimator(SEED).fit(verifier.matrix(actions, candidate.columns),
+                                                              actions["user_id"])
+    return verifier.Verifier(candidate, scoring, models[candidate], verifier.priors(actions["user_id"], classes),
+                             calibration)
 
 
 def test_protocol(fitted: verifier.Verifier, test_actions: pd.DataFrame) -> dict:
@@ -288,11 +294,12 @@ def test(root: Path, work: Path, max_seconds: float) -> dict:
     result = json.loads(path.read_text()) if path.exists() else {}
     result.update({"selection": selection, "note": "figures on the labelled test sessions; nothing here was used "
                                                    "to choose a setting"})
+    models: dict = {}
     for label, (candidate, scoring) in runs.items():
         if label in result.get("models", {}):
             continue
         started = time.perf_counter()
-        fitted = fit_verifier(candidate, scoring, frames, work, budget)
+        fitted = fit_verifier(candidate, scoring, frames, work, budget, models)
         result.setdefault("models", {})[label] = {"candidate": asdict(candidate), "scoring": scoring,
                                                   "protocol": test_protocol(fitted, frames["test_actions"]),
                                                   "seconds": round(time.perf_counter() - started, 1)}
@@ -303,13 +310,60 @@ def test(root: Path, work: Path, max_seconds: float) -> dict:
     return result
 
 
+def _cell(table: dict) -> str:
+    auc, eer = table.get("auc"), table.get("eer")
+    return "–" if auc is None else f"{auc:.3f} / {eer:.3f}"
+
+
+def render(work: Path) -> str:
+    """Markdown: the validation table (every candidate x scoring) and the test table (pooled and
+    per user) from ``validation.json`` / ``test.json``, each labelled with where it comes from."""
+    lines = []
+    validation_path, test_path = work / "validation.json", work / "test.json"
+    if validation_path.exists():
+        v = json.loads(validation_path.read_text())
+        lines += [f"### Validation (enrolment sessions only: {v['folds']} session-grouped folds, pseudo sessions of "
+                  f"{v['pseudo_session_actions']} actions claimed by every user; objective: {v['objective']})", "",
+                  "| candidate | scoring | objective | " + " | ".join(f"k={k}" for k in K_VALUES) + " |",
+                  "|---|---|---|" + "---|" * len(K_VALUES)]
+        for name, result in v["candidates"].items():
+            for scoring, r in result["scorings"].items():
+                lines.append(f"| {name} | {scoring} | {r['objective']:.4f} | "
+                             + " | ".join(_cell(r["by_k"][k]["pooled"]) for k in K_VALUES) + " |")
+        lines += ["", f"Selected: **{v['selected']['candidate']} / {v['selected']['scoring']}** (pooled AUC / EER).", ""]
+    if test_path.exists():
+        t = json.loads(test_path.read_text())
+        lines += ["### Test (labelled test_files, impostor protocol; reported once, chosen on validation)", "",
+                  "| model | scoring | " + " | ".join(f"k={k}" for k in K_VALUES) + " | mean per user (k=1 / 20 / session) |",
+                  "|---|---|" + "---|" * len(K_VALUES) + "---|"]
+        for label, m in t["models"].items():
+            protocol = m["protocol"]
+            cells = [_cell(protocol[k]["pooled"]) if k in protocol else "–" for k in K_VALUES]
+            means = [protocol.get(k, {}).get("mean_over_users", {}).get("auc") for k in ("1", "20", learn.SESSION_K)]
+            lines.append(f"| {label} | {m.get('scoring', 'session RF')} | " + " | ".join(cells) + " | "
+                         + " / ".join("–" if a is None else f"{a:.3f}" for a in means) + " |")
+        users = sorted({u for m in t["models"].values() for p in m["protocol"].values() for u in p["users"]})
+        lines += ["", "Per claimed user, test AUC at k = 1 / 5 / 10 / 20 / session:", "",
+                  "| model | " + " | ".join(u.split(":")[-1] for u in users) + " |", "|---|" + "---|" * len(users)]
+        for label, m in t["models"].items():
+            row = []
+            for user in users:
+                aucs = [m["protocol"][k]["users"].get(user, {}).get("auc") for k in K_VALUES if k in m["protocol"]]
+                row.append(" / ".join("–" if a is None else f"{a:.2f}" for a in aucs) or "–")
+            lines.append(f"| {label} | " + " | ".join(row) + " |")
+    return "\n".join(lines) + "\n"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("root", type=Path, help="Balabit directory (training_files/, test_files/, public_labels.csv)")
     parser.add_argument("--work", type=Path, required=True, help="cache and output directory (not the repo)")
     parser.add_argument("--max-seconds", type=float, default=480.0, help="start no new fit after this many seconds")
-    parser.add_argument("stage", choices=["validate", "test"])
+    parser.add_argument("stage", choices=["validate", "test", "report"])
     args = parser.parse_args(argv)
+    if args.stage == "report":
+        print(render(args.work))
+        return 0
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     args.work.mkdir(parents=True, exist_ok=True)
     try:
