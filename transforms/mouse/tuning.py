@@ -286,9 +286,12 @@ def test(root: Path, work: Path, max_seconds: float) -> dict:
     budget = Budget(max_seconds)
     frames = feature_frames(root, work)
     runs = {"selected": (chosen, selection["scoring"])}
-    if chosen.positions:
-        runs["selected_without_positions"] = (chosen.without_positions(), selection["scoring"])
     by_name = {c.name: c for c in CANDIDATES}
+    if chosen.positions:
+        twin = chosen.without_positions()
+        # the grid's own twin (same settings) when there is one: its out-of-fold scores are cached
+        same = [c for c in CANDIDATES if asdict(c) | {"name": twin.name} == asdict(twin)]
+        runs["selected_without_positions"] = (same[0] if same else twin, selection["scoring"])
     runs.update({f"main_{name}": (by_name[name], scoring) for name, scoring in BASELINES.items()})
     path = work / "test.json"
     result = json.loads(path.read_text()) if path.exists() else {}
