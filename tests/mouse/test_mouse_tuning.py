@@ -97,11 +97,13 @@ def test_test_stage_refuses_without_a_validation_choice(small_challenge, tmp_pat
 
 
 def test_validate_then_test_on_a_small_balabit_layout(small_challenge, tmp_path, monkeypatch):
-    fast = [Candidate("rf_base", model="rf", trees=20), Candidate("hgb_base", max_iter=20),
-            Candidate("hgb_ext_pos", extended=True, positions=True, max_iter=20)]
+    fast = [Candidate("hgb_ext_pos", extended=True, positions=True, max_iter=20), Candidate("hgb_ext", extended=True,
+                                                                                          max_iter=20)]
     monkeypatch.setattr(tuning, "CANDIDATES", fast)
-    summary = tuning.validate(small_challenge, tmp_path, 300)
-    assert set(summary["candidates"]) == {"rf_base", "hgb_base", "hgb_ext_pos"}
+    monkeypatch.setattr(tuning, "BASELINES", {Candidate("rf_base", model="rf", trees=20): "mean_prob",
+                                              Candidate("hgb_base", max_iter=20): "mean_prob"})
+    summary = tuning.validate(small_challenge, tmp_path, 300, with_baselines=True)
+    assert set(summary["candidates"]) == {"rf_base", "hgb_base", "hgb_ext_pos", "hgb_ext"}
     objectives = {(n, s): v["objective"] for n, r in summary["candidates"].items() for s, v in r["scorings"].items()}
     assert summary["selected"]["objective"] == max(objectives.values())
     assert json.loads((tmp_path / "selection.json").read_text())["candidate"] == summary["selected"]["candidate"]
