@@ -346,14 +346,15 @@ def render(work: Path) -> str:
             lines.append(f"| {label} | {m.get('scoring', 'session RF')} | " + " | ".join(cells) + " | "
                          + " / ".join("–" if a is None else f"{a:.3f}" for a in means) + " |")
         users = sorted({u for m in t["models"].values() for p in m["protocol"].values() for u in p["users"]})
-        lines += ["", "Per claimed user, test AUC at k = 1 / 5 / 10 / 20 / session:", "",
-                  "| model | " + " | ".join(u.split(":")[-1] for u in users) + " |", "|---|" + "---|" * len(users)]
-        for label, m in t["models"].items():
-            row = []
-            for user in users:
-                aucs = [m["protocol"][k]["users"].get(user, {}).get("auc") for k in K_VALUES if k in m["protocol"]]
-                row.append(" / ".join("–" if a is None else f"{a:.2f}" for a in aucs) or "–")
-            lines.append(f"| {label} | " + " | ".join(row) + " |")
+        for metric in ("auc", "eer"):
+            lines += ["", f"Per claimed user, test {metric.upper()} at k = 1 / 5 / 10 / 20 / session:", "",
+                      "| model | " + " | ".join(u.split(":")[-1] for u in users) + " |", "|---|" + "---|" * len(users)]
+            for label, m in t["models"].items():
+                row = []
+                for user in users:
+                    values = [m["protocol"][k]["users"].get(user, {}).get(metric) for k in K_VALUES if k in m["protocol"]]
+                    row.append(" / ".join("–" if a is None else f"{a:.2f}" for a in values) or "–")
+                lines.append(f"| {label} | " + " | ".join(row) + " |")
     return "\n".join(lines) + "\n"
 
 
