@@ -62,8 +62,8 @@ def test_calibration_is_cross_fitted():
     again = tuning.oof_scores(changed, actions, folds, "calibrated_llr")
     prior = tuning.fold_priors(actions, folds)
     held = folds == 0
-    llr_base = (verifier._logit(probabilities) - verifier._logit(prior))[held, 0]
-    llr_changed = (verifier._logit(changed) - verifier._logit(prior))[held, 0]
+    llr_base = (verifier.logit(probabilities) - verifier.logit(prior))[held, 0]
+    llr_changed = (verifier.logit(changed) - verifier.logit(prior))[held, 0]
     slope, intercept = np.polyfit(llr_base, base[held, 0], 1)
     # fold 0 is mapped by parameters fitted on folds 1 and 2 only: its own scores did not move them
     assert np.allclose(again[held, 0], slope * llr_changed + intercept)

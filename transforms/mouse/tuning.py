@@ -162,7 +162,7 @@ def oof_scores(probabilities: np.ndarray, actions: pd.DataFrame, folds: np.ndarr
     prior = fold_priors(actions, folds)
     if scoring == "mean_prob":
         return probabilities
-    llr = verifier._logit(probabilities) - verifier._logit(prior)
+    llr = verifier.logit(probabilities) - verifier.logit(prior)
     if scoring == "mean_llr":
         return llr
     classes, owners = _classes(actions), actions["user_id"].to_numpy()
@@ -250,7 +250,7 @@ def fit_verifier(candidate: Candidate, scoring: str, frames: dict, work: Path, b
     if scoring == "calibrated_llr":
         folds = session_folds(actions)
         probabilities = out_of_fold(candidate, actions, folds, work, budget)
-        llr = verifier._logit(probabilities) - verifier._logit(fold_priors(actions, folds))
+        llr = verifier.logit(probabilities) - verifier.logit(fold_priors(actions, folds))
         calibration = verifier.fit_calibration(llr, actions["user_id"].to_numpy(), classes)
     models = {} if models is None else models
     if candidate not in models:

@@ -77,14 +77,14 @@ def priors(train_users: pd.Series, classes: list[str]) -> np.ndarray:
     return np.array([counts.get(c, 0) for c in classes], float) / max(len(train_users), 1)
 
 
-def _logit(p: np.ndarray) -> np.ndarray:
+def logit(p: np.ndarray) -> np.ndarray:
     p = np.clip(p, EPS, 1 - EPS)
     return np.log(p) - np.log1p(-p)
 
 
 def action_llr(probabilities: np.ndarray, prior: np.ndarray) -> np.ndarray:
     """Per action and class: logit P(u|x) − logit π_u (the posterior's likelihood ratio)."""
-    return _logit(probabilities) - _logit(prior)[None, :]
+    return logit(probabilities) - logit(prior)[None, :]
 
 
 def fit_calibration(llr: np.ndarray, owners: np.ndarray, classes: list[str]) -> np.ndarray:
