@@ -99,3 +99,17 @@ def test_sampling_rate_report_per_user():
     slow = _events([(i * 0.11, "move", "none", i, i) for i in range(50)]).assign(user_id="v", session_id="s2")
     report = features.sampling_rates(pd.concat([fast, slow], ignore_index=True)).set_index("user_id")
     assert report.loc["u", "median_ms"] == pytest.approx(16) and report.loc["v", "median_ms"] == pytest.approx(110)
+
+
+def test_extended_features_of_a_straight_rightward_stroke_and_an_upward_one():
+    t = np.arange(11) * 0.02
+    right = features.action_features("move", t, 100 + 10 * np.arange(11.0), np.full(11, 50.0), 0.0, extended=True)
+    assert (right["start_x"], right["start_y"], right["end_x"], right["end_y"]) == (100.0, 50.0, 200.0, 50.0)
+    assert right["direction_share_4"] == pytest.approx(1.0)
+    assert sum(right[f"direction_share_{i}"] for i in range(8)) == pytest.approx(1.0)
+    assert right["v_peak_ratio"] == pytest.approx(1.0) and right["deviation_ratio"] == pytest.approx(0.0)
+    assert right["abs_dx_ratio"] == pytest.approx(1.0) and right["effective_speed"] == pytest.approx(500.0)
+    up = features.action_features("move", t, np.full(11, 50.0), 300 - 10 * np.arange(11.0), 0.0, extended=True)
+    assert up["direction_share_6"] == pytest.approx(1.0) and up["abs_dx_ratio"] == pytest.approx(0.0)
+    # the daily schema keeps the base features only
+    assert "start_x" not in features.action_features("move", t, np.arange(11.0), np.zeros(11), 0.0)

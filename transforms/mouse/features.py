@@ -26,13 +26,15 @@ import math
 import numpy as np
 import pandas as pd
 
-from transforms.mouse.schemas import ACTION_FEATURE_NAMES, SESSION_FEATURE_NAMES
+from transforms.mouse.schemas import (ACTION_EXTENDED_FEATURE_NAMES, ACTION_FEATURE_NAMES,  # noqa: F401
+                                      ACTION_POSITION_FEATURES, SESSION_FEATURE_NAMES)
 
 log = logging.getLogger(__name__)
 META = ["source", "user_id", "session_id", "task", "is_illegal"]
 PAUSE_WITHIN_S = 0.1  # gaps longer than this inside an action count as hesitation
 SHARP_TURN_RAD = math.pi / 6
 RESAMPLED_PAUSE_S = 0.3
+DIRECTION_BINS = 8
 # per-session features that measure where on the screen the cursor went (monitor size)
 SCREEN_EXTENT_FEATURES = ["x_max", "x_min", "y_max", "y_min", "stroke_x_max", "stroke_x_min", "stroke_y_max",
                           "stroke_y_min"]
@@ -127,7 +129,7 @@ def resample(t: np.ndarray, x: np.ndarray, y: np.ndarray, step: float) -> tuple[
 
 
 def action_features(kind: str, t: np.ndarray, x: np.ndarray, y: np.ndarray, dwell: float,
-                    resample_s: float = 0.0) -> dict:
+                    resample_s: float = 0.0, extended: bool = False) -> dict:
     keep = np.concatenate([[True], np.diff(t) > 0])  # same-timestamp samples: keep the first
     t, x, y = t[keep], x[keep], y[keep]
     raw_dt = np.diff(t)
@@ -160,7 +162,8 @@ def action_features(kind: str, t: np.ndarray, x: np.ndarray, y: np.ndarray, dwel
     def std(a_):
         return float(a_.std()) if a_.size else 0.0
 
-    return {
+    extra = _extended_features(t, x, y, dx, dy, dt, step, v, a, dtheta, chord, deviation) if extended else {}
+    return {**extra,
         "is_move": float(kind == "move"), "is_point_click": float(kind == "point_click"),
         "is_drag": float(kind == "drag"), "duration_s": float(t[-1] - t[0]), "n_points": float(len(t)),
         "travel": travel, "chord": chord, "straightness": chord / travel if travel > 0 else 1.0,
@@ -176,6 +179,36 @@ def action_features(kind: str, t: np.ndarray, x: np.ndarray, y: np.ndarray, dwel
         "time_to_peak_v": float(t[1:][int(v.argmax())] - t[0]) if v.size else 0.0,
         "click_dwell_s": dwell,
     }
+
+
+def _extended_features(t, x, y, dx, dy, dt, step, v, a, dtheta, chord, deviation) -> dict:
+    """Shape of the velocity profile and of the path as ratios and quantiles (comparable across
+    sampling rates once resampled), the direction histogram weighted by distance, and where on
+    the screen the action starts and ends (``ACTION_POSITION_FEATURES``, a screen-extent group)."""
+    duration = float(t[-1] - t[0])
+    travel = float(step.sum())
+    v_q = np.quantile(v, [0.25, 0.5, 0.75]) if v.size else np.zeros(3)
+    v_max = float(v.max()) if v.size else 0.0
+    v_mean = float(v.mean()) if v.size else 0.0
+    out = {"start_x": float(x[0]), "start_y": float(y[0]), "end_x": float(x[-1]), "end_y": float(y[-1]),
+           "v_p25": float(v_q[0]), "v_p50": float(v_q[1]), "v_p75": float(v_q[2]),
+           "v_peak_ratio": v_max / v_mean if v_mean > 0 else 0.0,
+           "t_peak_ratio": float(t[1:][int(v.argmax())] - t[0]) / duration if v.size and duration > 0 else 0.0,
+           "accel_time_ratio": float(dt[1:][a > 0].sum()) / duration if a.size and duration > 0 else 0.0,
+           "speed_peaks": float(((v[1:-1] > v[:-2]) & (v[1:-1] >= v[2:]) & (v[1:-1] > 0.2 * v_max)).sum())
+           if v.size > 2 else 0.0,
+           "turning_per_px": float(np.abs(dtheta).sum()) / travel if travel > 0 else 0.0,
+           "abs_dx_ratio": float(np.abs(dx).sum()) / travel if travel > 0 else 0.0,
+           "deviation_ratio": float(deviation.max()) / chord if chord > 0 else 0.0,
+           "effective_speed": chord / duration if duration > 0 else 0.0,
+           "end_speed_ratio": float(v[-1]) / v_max if v_max > 0 else 0.0}
+    # share of the travelled distance per direction: bin 0 starts at leftwards (-pi), bins go
+    # counter-clockwise as seen on screen (y grows downwards, hence -dy); rightwards is bin 4
+    bins = ((np.arctan2(-dy, dx) + math.pi) / (2 * math.pi) * DIRECTION_BINS).astype(int) % DIRECTION_BINS
+    histogram = np.bincount(bins, weights=step, minlength=DIRECTION_BINS) / travel if travel > 0 else \
+        np.zeros(DIRECTION_BINS)
+    out.update({f"direction_share_{i}": float(histogram[i]) for i in range(DIRECTION_BINS)})
+    return out
 
 
 def normalise_screen(session: pd.DataFrame) -> pd.DataFrame:
@@ -200,9 +233,11 @@ def sampling_rates(events: pd.DataFrame) -> pd.DataFrame:
 
 
 def compute(events: pd.DataFrame, pause_s: float, min_points: int, resample_s: float = 0.0,
-            screen_normalise: bool = False, quarantine=None) -> tuple[pd.DataFrame, pd.DataFrame]:
+            screen_normalise: bool = False, quarantine=None, extended: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(session features, action features) for every session in ``events``. Actions shorter than
-    ``min_points`` distinct timestamps are counted and, with a ``quarantine``, recorded there."""
+    ``min_points`` distinct timestamps are counted and, with a ``quarantine``, recorded there.
+    ``extended``: the action frame also has ``ACTION_EXTENDED_FEATURE_NAMES`` (the daily lake
+    schema ``mouse_actions`` has the base features only)."""
     sessions, actions = [], []
     skipped: dict[str, int] = {}
     for _, session in events.sort_values(["session_id", "seq"]).groupby("session_id", sort=True):
@@ -223,13 +258,14 @@ def compute(events: pd.DataFrame, pause_s: float, min_points: int, resample_s: f
                                    f"action too short (< {min_points} distinct timestamps)", "features")
                 continue
             row = {**meta, "action_index": index, "action_type": kind, "t_start": float(t[0]),
-                   **action_features(kind, t, x, y, dwell, resample_s)}
+                   **action_features(kind, t, x, y, dwell, resample_s, extended)}
             row["pause_before_s"] = 0.0 if previous_end is None else max(0.0, float(t[0]) - previous_end)
             previous_end = float(t[-1])
             actions.append(row)
             index += 1
     session_frame = pd.DataFrame(sessions, columns=META + SESSION_FEATURE_NAMES)
-    action_frame = pd.DataFrame(actions, columns=META + ["action_index", "action_type", "t_start"] + ACTION_FEATURE_NAMES)
+    columns = ACTION_FEATURE_NAMES + (ACTION_EXTENDED_FEATURE_NAMES if extended else [])
+    action_frame = pd.DataFrame(actions, columns=META + ["action_index", "action_type", "t_start"] + columns)
     log.info("features: %d sessions, %d actions (%d too short, skipped: %s)", len(session_frame), len(action_frame),
              sum(skipped.values()), skipped)
     return session_frame.astype({"is_illegal": "int8"}), action_frame.astype({"is_illegal": "int8", "action_index": "int32"})

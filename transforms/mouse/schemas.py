@@ -42,6 +42,14 @@ ACTION_FEATURE_NAMES = [
     "max_deviation", "critical_points", "pause_within_s", "pause_before_s", "time_to_peak_v",
     "click_dwell_s",
 ]
+# Issue 17, the Balabit challenge path only (``features.compute(..., extended=True)``): where the
+# action starts / ends on the screen (a screen-extent group, dropped with the session extents),
+# then ratios / quantiles of the velocity profile and path, and the direction histogram.
+ACTION_POSITION_FEATURES = ["start_x", "start_y", "end_x", "end_y"]
+ACTION_EXTENDED_FEATURE_NAMES = ACTION_POSITION_FEATURES + [
+    "v_p25", "v_p50", "v_p75", "v_peak_ratio", "t_peak_ratio", "accel_time_ratio", "speed_peaks", "turning_per_px",
+    "abs_dx_ratio", "deviation_ratio", "effective_speed", "end_speed_ratio",
+] + [f"direction_share_{i}" for i in range(8)]
 _ACTION_RULES = {"duration_s": {"min": 0}, "straightness": {"min": 0, "max": 1.000001},  # float rounding
                  "v_mean": {"nullable": False}, "curvature_std": {"nullable": False}}
 ACTIONS = DatasetSpec("mouse_actions", SESSION_META + [
