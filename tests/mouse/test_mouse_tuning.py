@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from transforms.mouse import synth, tuning, verifier
+from transforms.mouse import tuning, verifier
+from transforms.synthetic import mouse_sessions as synth
 from transforms.mouse.verifier import Candidate
 
 
