@@ -16,7 +16,8 @@ import numpy as np
 from transforms.common.days import window
 from transforms.common.models import Model
 from transforms.search_auth import panel as panel_mod
-from transforms.search_auth.training import IMPOSTORS_PER_DAY, MODEL_NAME, holdout_metrics, labelled_rows
+from transforms.search_auth.training import (FEATURE_SETS, IMPOSTORS_PER_DAY, MODEL_NAME, holdout_metrics,
+                                              labelled_rows)
 
 
 class Authenticator(Model):
@@ -32,7 +33,7 @@ class Authenticator(Model):
 
     @property
     def feature_names(self) -> list[str]:
-        return panel_mod.THESIS_FEATURES if self.params["features"] == "thesis" else panel_mod.EXTENDED_FEATURES
+        return FEATURE_SETS[self.params["features"]]  # the retraining's table: "sparse" is not "extended"
 
     def _panel(self, data: dict):
         labelled = list(data["days"])
