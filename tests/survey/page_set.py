@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pandas as pd
@@ -21,7 +20,7 @@ REPO = Path(__file__).resolve().parents[2]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from tests.loopback import LoopbackServer  # noqa: E402
+from tests.loopback import LoopbackServer, QuietHandler  # noqa: E402
 from transforms.common.quarantine import Quarantine  # noqa: E402
 from transforms.survey import extract  # noqa: E402
 from transforms.survey.detect import ADOPTION_EVIDENCE, detect, load_signatures  # noqa: E402
@@ -57,19 +56,7 @@ class PageWeb(LoopbackServer):
         self.hits: list[tuple[str, str]] = []
         web = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args):
-                pass
-
-            def _send(self, body: bytes, ctype: str, code: int = 200):
-                self.send_response(code)
-                self.send_header("Content-Type", ctype)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
+        class Handler(QuietHandler):
             def do_POST(self):
                 length = int(self.headers.get("Content-Length") or 0)
                 if length:

@@ -17,7 +17,6 @@ import sys
 import tempfile
 import threading
 import time
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import psutil
@@ -26,7 +25,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
-from tests.loopback import LoopbackServer  # noqa: E402
+from tests.loopback import LoopbackServer, QuietHandler  # noqa: E402
 from transforms.common import settings as settings_mod  # noqa: E402
 from transforms.survey import crawler, raw  # noqa: E402
 
@@ -56,20 +55,7 @@ class MiniWeb(LoopbackServer):
         self.on_request = on_request
         web = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args):
-                pass
-
-            def _send(self, body: str, ctype="text/html; charset=utf-8", code=200):
-                data = body.encode()
-                self.send_response(code)
-                self.send_header("Content-Type", ctype)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
+        class Handler(QuietHandler):
             def do_POST(self):
                 self.do_GET()
 

@@ -71,9 +71,7 @@ class EstimationRequest(BaseModel):
     @field_validator("ip")
     @classmethod
     def _ip(cls, value: str) -> str:
-        problem_text = text_problem(value)
-        if problem_text:
-            raise ValueError(problem_text)
+        _refuse_bad_text(value)
         ip, reason = validate_ip(value)
         if ip is None:
             raise ValueError(reason)
@@ -88,12 +86,16 @@ class EstimationRequest(BaseModel):
     @field_validator("user_agent")
     @classmethod
     def _ua(cls, value: str) -> str:
-        problem_text = text_problem(value)
-        if problem_text:
-            raise ValueError(problem_text)
+        _refuse_bad_text(value)
         if not value.strip():
             raise ValueError("blank")
         return value
+
+
+def _refuse_bad_text(value: str) -> None:
+    problem = text_problem(value)
+    if problem:
+        raise ValueError(problem)
 
 
 def check_access_time(value: str) -> str:
